@@ -1,0 +1,15 @@
+"""The SegNet model family and the comparison models, behind one registry."""
+
+# Importing the builders registers them.
+from segnet_tf.models import fcn, segnet, unet  # noqa: F401
+from segnet_tf.models.monte_carlo import MonteCarloPrediction, has_mc_dropout, mc_predict
+from segnet_tf.models.registry import get_model, list_models, register_model
+
+__all__ = [
+    "MonteCarloPrediction",
+    "get_model",
+    "has_mc_dropout",
+    "list_models",
+    "mc_predict",
+    "register_model",
+]

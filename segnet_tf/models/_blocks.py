@@ -1,0 +1,67 @@
+"""Building blocks shared by the model builders."""
+
+import keras
+from keras import layers
+
+# ImageNet channel statistics on the 0..255 scale (RGB; the means are those of
+# the Caffe VGG16 weights). Every model takes
+# float RGB images in [0, 255] and standardises them with these, so that
+# users feed the same pixels to every architecture.
+IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
+IMAGENET_STD_RGB = (58.395, 57.12, 57.375)
+
+
+def check_num_classes(num_classes) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(
+            f"`num_classes` must be an int >= 2 (a segmentation needs at least two "
+            f"classes). Received: num_classes={num_classes!r}"
+        )
+    return num_classes
+
+
+def scaled_filters(filters: int, width: float) -> int:
+    """Number of filters of a layer of `filters` channels at width multiplier `width`."""
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
+        raise ValueError(f"`width` must be a positive number. Received: width={width!r}")
+    scaled = int(round(filters * width))
+    if scaled < 1:
+        raise ValueError(
+            f"width={width} leaves a {filters}-filter layer with no filters; "
+            f"use width >= {0.5 / filters:.3g}."
+        )
+    return scaled
+
+
+def image_input(input_shape) -> keras.KerasTensor:
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"`input_shape` must be (height, width, channels) with None for any size. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    return keras.Input(shape=input_shape, name="images")
+
+
+def standardize(images):
+    """Standardises [0, 255] RGB images with the ImageNet channel statistics."""
+    return layers.Normalization(
+        mean=IMAGENET_MEAN_RGB,
+        variance=[s * s for s in IMAGENET_STD_RGB],
+        name="standardize",
+    )(images)
+
+
+def conv_bn(x, filters, kernel_size, name, use_bias=True, activation=True):
+    """Convolution, batch normalisation and (optionally) ReLU."""
+    x = layers.Conv2D(filters, kernel_size, padding="same", use_bias=use_bias, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    if activation:
+        x = layers.ReLU(name=f"{name}_relu")(x)
+    return x
+
+
+def float32_logits(x):
+    """Casts the final map to float32 so that logits and loss stay float32
+    under a mixed precision policy."""
+    return layers.Activation("linear", dtype="float32", name="logits")(x)

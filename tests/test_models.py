@@ -1,0 +1,178 @@
+import keras
+import numpy as np
+import pytest
+
+import segnet_tf
+from segnet_tf.models import mc_predict
+
+ALL_MODELS = segnet_tf.list_models()
+TINY = {"width": 1 / 16}
+TINY_KWARGS = {name: dict(TINY) for name in ALL_MODELS}
+TINY_KWARGS["fcn32s"]["fc_filters"] = 1024
+TINY_KWARGS["fcn8s"]["fc_filters"] = 1024
+
+
+def tiny_model(name, num_classes=5):
+    return segnet_tf.get_model(name, num_classes, **TINY_KWARGS[name])
+
+
+def learnable_batch(size=(64, 64), batch=4, num_classes=5, block=16):
+    """Images of constant-colour blocks whose colour gives the label, so a few
+    steps can learn it even at FCN-32s' coarse stride."""
+    rng = np.random.default_rng(0)
+    coarse = rng.integers(0, num_classes, (batch, size[0] // block, size[1] // block))
+    labels = np.repeat(np.repeat(coarse, block, axis=1), block, axis=2).astype("int32")
+    colours = np.linspace(0, 255, num_classes)[labels]
+    images = np.stack([colours, 255 - colours, colours / 2], axis=-1).astype("float32")
+    return images, labels
+
+
+def test_registry_lists_every_architecture():
+    expected = {
+        "segnet",
+        "segnet_basic",
+        "bayesian_segnet",
+        "bayesian_segnet_basic",
+        "unet",
+        "fcn8s",
+        "fcn32s",
+    }
+    assert set(ALL_MODELS) == expected
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_output_matches_input_size(name):
+    model = tiny_model(name)
+    for size in [(64, 64), (45, 61), (360, 480)]:
+        logits = model(np.zeros((1, *size, 3), "float32"))
+        assert tuple(logits.shape) == (1, *size, 5)
+        assert logits.dtype == "float32"
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_fit_lowers_the_loss(name):
+    keras.utils.set_random_seed(0)
+    model = tiny_model(name)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    images, labels = learnable_batch()
+    history = model.fit(images, labels, batch_size=4, epochs=6, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0], losses
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_keras_file_round_trip(name, tmp_path):
+    model = tiny_model(name)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    for original, loaded in zip(model.weights, restored.weights, strict=True):
+        np.testing.assert_array_equal(original.numpy(), loaded.numpy())
+    if not segnet_tf.models.has_mc_dropout(model):
+        images = np.random.default_rng(1).uniform(0, 255, (2, 45, 61, 3)).astype("float32")
+        np.testing.assert_allclose(restored(images).numpy(), model(images).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_mixed_precision_trains_and_returns_float32(name, policy, dtype_policy):
+    dtype_policy(policy)
+    model = tiny_model(name)
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(True))
+    images, labels = learnable_batch(size=(24, 20), batch=2, block=4)
+    history = model.fit(images, labels, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model(images).dtype == "float32"
+    assert any(layer.compute_dtype == policy.split("_")[1] for layer in model.layers)
+
+
+def test_parameter_counts_at_full_width():
+    # The paper: SegNet-Basic 1.425 M; VGG16 SegNet about 29.4 M (11 CamVid classes).
+    basic = segnet_tf.get_model("segnet_basic", 11).count_params()
+    assert abs(basic - 1.425e6) / 1.425e6 < 0.01, basic
+    full = segnet_tf.get_model("segnet", 11).count_params()
+    assert abs(full - 29.4e6) / 29.4e6 < 0.01, full
+
+
+def test_segnet_basic_decoder_has_no_relu_and_no_bias():
+    model = segnet_tf.get_model("segnet_basic", 11, width=0.125)
+    names = [layer.name for layer in model.layers]
+    assert not any(n.startswith("decoder") and n.endswith("_relu") for n in names)
+    assert sum(n.startswith("block") and n.endswith("_relu") for n in names) == 4
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert all(not layer.use_bias for layer in convs if layer.name != "classifier")
+    assert {layer.kernel_size for layer in convs if layer.name != "classifier"} == {(7, 7)}
+
+
+def test_segnet_decoder_mirrors_vgg16():
+    model = segnet_tf.get_model("segnet", 11, width=0.25)
+    convs = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    encoder = [name for name in convs if name.startswith("block")]
+    decoder = [name for name in convs if name.startswith("decoder")]
+    assert len(encoder) == len(decoder) == 13
+    unpools = [
+        layer for layer in model.layers if isinstance(layer, segnet_tf.layers.MaxUnpooling2D)
+    ]
+    assert len(unpools) == 5
+
+
+def test_segnet_encoder_from_vgg16_weights_file(tmp_path):
+    vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+    path = tmp_path / "vgg16.weights.h5"
+    vgg.save_weights(path)
+    model = segnet_tf.get_model("segnet", 11, encoder_weights=path)
+    np.testing.assert_array_equal(
+        model.get_layer("block4_conv2").kernel.numpy(), vgg.get_layer("block4_conv2").kernel.numpy()
+    )
+    # The first convolution sees standardised RGB where VGG saw Caffe-style BGR:
+    # its outputs must agree all the same.
+    images = np.random.default_rng(2).uniform(0, 255, (1, 16, 16, 3)).astype("float32")
+    ours = keras.Model(model.input, model.get_layer("block1_conv1").output)(images)
+    theirs = keras.Model(vgg.input, vgg.get_layer("block1_conv1").output)(
+        keras.applications.vgg16.preprocess_input(images.copy())
+    )
+    # VGG's layer applies ReLU; compare the pre-activation through relu.
+    np.testing.assert_allclose(np.maximum(ours.numpy(), 0), theirs.numpy(), atol=1e-3)
+
+
+def test_encoder_weights_errors():
+    with pytest.raises(ValueError, match="No file"):
+        segnet_tf.get_model("segnet", 11, encoder_weights="/nonexistent/vgg16.h5")
+
+
+def test_mc_predict_returns_mean_and_uncertainty():
+    keras.utils.set_random_seed(3)
+    model = tiny_model("bayesian_segnet_basic")
+    images = np.random.default_rng(4).uniform(0, 255, (2, 24, 32, 3)).astype("float32")
+    prediction = mc_predict(model, images, num_samples=4)
+    assert prediction.probabilities.shape == (2, 24, 32, 5)
+    np.testing.assert_allclose(prediction.probabilities.sum(-1), 1.0, atol=1e-5)
+    assert prediction.variance.shape == prediction.entropy.shape == (2, 24, 32)
+    # Dropout stays on at inference, so samples differ and the variance is positive.
+    assert prediction.variance.mean() > 0
+    assert np.all(prediction.entropy <= np.log(5) + 1e-5)
+
+
+def test_mc_predict_refuses_a_deterministic_model():
+    with pytest.raises(ValueError, match="MonteCarloDropout"):
+        mc_predict(tiny_model("segnet_basic"), np.zeros((1, 8, 8, 3)), num_samples=2)
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(ValueError, match="segnet_basic"):
+        segnet_tf.get_model("segnet_huge", 11)
+
+
+@pytest.mark.parametrize("num_classes", [1, 0, 2.5, True])
+def test_bad_num_classes_raises(num_classes):
+    with pytest.raises(ValueError, match="num_classes"):
+        segnet_tf.get_model("segnet_basic", num_classes)
+
+
+@pytest.mark.parametrize("width", [0, -1, 1e-4, "wide"])
+def test_bad_width_raises(width):
+    with pytest.raises(ValueError, match="width"):
+        segnet_tf.get_model("segnet_basic", 11, width=width)
