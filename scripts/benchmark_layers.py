@@ -1,0 +1,78 @@
+"""Forward + backward time of MaxUnpooling2D against UpSampling2D.
+
+`UpSampling2D` producing the same output size is the memory-bound floor for
+unpooling: both read the pooled map and write a map four times larger. Both are
+timed in the same run, interleaved, and the ratio is printed.
+
+    python scripts/benchmark_layers.py [--repeats 20]
+"""
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D  # noqa: E402
+
+SHAPES = [(4, 90, 120, 64), (4, 360, 480, 64)]
+
+
+def forward_backward(layer_call, values, upstream):
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(values)
+            output = layer_call(values)
+            loss = tf.reduce_sum(output * upstream)
+        return tape.gradient(loss, values)
+
+    return step
+
+
+def median_seconds(step, repeats):
+    step()  # trace and warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step().numpy()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20, help="timed runs per layer")
+    args = parser.parse_args(argv)
+
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs")
+    print(f"{'output shape':>22} {'unpool ms':>10} {'upsample ms':>12} {'ratio':>6}")
+    rng = np.random.default_rng(0)
+    for shape in SHAPES:
+        reference = tf.constant(rng.standard_normal(shape), tf.float32)
+        values, indices = MaxPoolingWithArgmax2D()(reference)
+        upstream = tf.constant(rng.standard_normal(shape), tf.float32)
+        unpool, upsample = MaxUnpooling2D(), keras.layers.UpSampling2D(2)
+        unpool_step = forward_backward(
+            lambda v, layer=unpool, i=indices, r=reference: layer([v, i, r]), values, upstream
+        )
+        upsample_step = forward_backward(upsample, values, upstream)
+        # Interleave the two so that machine noise hits both alike.
+        unpool_times, upsample_times = [], []
+        for _ in range(3):
+            unpool_times.append(median_seconds(unpool_step, args.repeats // 3 + 1))
+            upsample_times.append(median_seconds(upsample_step, args.repeats // 3 + 1))
+        t_unpool, t_upsample = np.median(unpool_times), np.median(upsample_times)
+        print(
+            f"{str(list(shape)):>22} {t_unpool * 1e3:10.2f} {t_upsample * 1e3:12.2f} "
+            f"{t_unpool / t_upsample:6.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""The `segnet` command line: one subcommand a module in this package.
+
+Each subcommand module defines `HELP` (one line), `add_arguments(parser)` and
+`run(args) -> int`, and imports TensorFlow only inside `run`, so that
+`segnet --help` answers at once.
+"""
+
+import argparse
+import importlib
+import sys
+
+# Subcommand name -> module. Add a line here to add a subcommand.
+COMMANDS = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segnet", description="SegNet-family semantic segmentation for Keras 3."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        subparser = subparsers.add_parser(name, help=module.HELP, description=module.__doc__)
+        module.add_arguments(subparser)
+        subparser.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of `segnet`; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, OSError) as error:
+        # Bad input from the user: one clear line, no traceback, non-zero exit.
+        print(f"segnet {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
