@@ -1,0 +1,54 @@
+"""Helpers shared by the tests of segnet_tf.data (tiny files written to tmp dirs)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+from PIL import Image
+
+from segnet_tf.classes import ClassList
+
+TINY_CLASSES = ClassList(
+    names=("a", "b", "c", "void"),
+    colors=((255, 0, 0), (0, 255, 0), (0, 0, 255), (0, 0, 0)),
+    void_id=3,
+)
+
+
+def rand_image(h: int = 12, w: int = 16, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def rand_ids(h: int = 12, w: int = 16, seed: int = 0, high: int = 4) -> np.ndarray:
+    return np.random.default_rng(seed + 1000).integers(0, high, (h, w), dtype=np.uint8)
+
+
+def write(path: str, array: np.ndarray, mode: str | None = None) -> str:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(array, mode).save(path) if mode else Image.fromarray(array).save(path)
+    return path
+
+
+def make_folder(root: str, n: int = 3, h: int = 12, w: int = 16) -> tuple[str, str]:
+    """Write n RGB images and n id masks; return (images_dir, masks_dir)."""
+    images, masks = os.path.join(root, "images"), os.path.join(root, "masks")
+    for i in range(n):
+        write(os.path.join(images, f"im{i}.png"), rand_image(h, w, i))
+        write(os.path.join(masks, f"im{i}.png"), rand_ids(h, w, i))
+    return images, masks
+
+
+def tree_hash(root: str) -> str:
+    """Hash of every file's path, content and mtime under root."""
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            digest.update(path.encode())
+            digest.update(str(os.stat(path).st_mtime_ns).encode())
+            with open(path, "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()
