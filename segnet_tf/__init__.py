@@ -1,8 +1,48 @@
-"""segnet_tf: SegNet-family semantic segmentation for Keras 3 / TensorFlow."""
+"""segnet_tf: SegNet-family semantic segmentation for Keras 3 / TensorFlow.
 
-from segnet_tf import layers
-from segnet_tf.models import get_model, list_models, mc_predict
+The top-level names are imported on first use, so that `import segnet_tf` (and the
+`segnet` command's `--help`) does not pay for importing TensorFlow.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["get_model", "layers", "list_models", "mc_predict"]
+# Public name -> module that defines it.
+_LAZY_ATTRIBUTES = {
+    "get_model": "segnet_tf.models",
+    "list_models": "segnet_tf.models",
+    "mc_predict": "segnet_tf.models",
+    "Segmenter": "segnet_tf.inference",
+    "train": "segnet_tf.training",
+    "TrainConfig": "segnet_tf.training",
+}
+_SUBMODULES = (
+    "classes",
+    "data",
+    "export",
+    "inference",
+    "layers",
+    "metrics",
+    "models",
+    "plots",
+    "training",
+    "visualize",
+)
+
+__all__ = [*_LAZY_ATTRIBUTES, *_SUBMODULES]
+
+
+def __getattr__(name):
+    if name in _LAZY_ATTRIBUTES:
+        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"segnet_tf.{name}")
+    else:
+        raise AttributeError(f"module 'segnet_tf' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])
