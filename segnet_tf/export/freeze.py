@@ -1,0 +1,57 @@
+"""The ``serving_default`` function with the weights frozen into constants.
+
+Converters (TFLite, tf2onnx) handle Keras 3 variables badly: TF 2.21's TFLite
+converter leaves them as never-initialised resource variables (NaN outputs), and
+tf2onnx turns captured tensors into extra graph inputs. A function whose weights
+are constants avoids both.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import (  # no public equivalent
+    convert_variables_to_constants_v2,
+)
+
+from segnet_tf.export.portable import portable_clone, without_mc_dropout
+from segnet_tf.export.serving import SegmentationServingModule
+
+
+def frozen_serving_default(
+    model: keras.Model, pad_to_multiple: int = 1, builtin_only: bool = False
+) -> tuple[tf.types.experimental.PolymorphicFunction, tf.Module]:
+    """Build ``serving_default`` (uint8 images -> class ids, probabilities), frozen.
+
+    Args:
+        model: The Keras segmentation model.
+        pad_to_multiple: See :class:`~segnet_tf.export.serving.SegmentationServingModule`.
+        builtin_only: Replace pooling/unpooling with the builtin-op versions of
+            :mod:`segnet_tf.export.portable` first.
+
+    Monte-Carlo dropout is removed (see
+    :func:`~segnet_tf.export.portable.without_mc_dropout`).
+
+    Returns:
+        ``(function, holder)``: the ``tf.function`` (input ``images``, outputs
+        ``class_ids`` and ``probabilities``) and a module holding it, which the TFLite
+        converter needs to name the signature.
+    """
+    # Bayesian models: frozen graphs cannot update the dropout seed variable.
+    model = without_mc_dropout(model)
+    if builtin_only:
+        model = portable_clone(model)
+    module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple)
+    concrete = module.serve_images.get_concrete_function()
+    frozen = convert_variables_to_constants_v2(concrete)
+
+    @tf.function(input_signature=concrete.structured_input_signature[0])
+    def serving_default(images):
+        # Re-attach the output names, which the frozen function has lost.
+        return tf.nest.pack_sequence_as(
+            concrete.structured_outputs, tf.nest.flatten(frozen(images))
+        )
+
+    holder = tf.Module()
+    holder.serving_default = serving_default
+    return serving_default, holder

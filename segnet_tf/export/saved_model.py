@@ -1,0 +1,87 @@
+"""Export to a TensorFlow Serving SavedModel: ``OUT/<name>/<version>/``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from segnet_tf.classes import ClassList
+from segnet_tf.export.portable import without_mc_dropout
+from segnet_tf.export.serving import SegmentationServingModule
+
+
+def next_version(model_dir: str | os.PathLike) -> int:
+    """One more than the largest integer version directory in ``model_dir`` (1 if none)."""
+    model_dir = Path(model_dir)
+    versions = [int(p.name) for p in model_dir.glob("*") if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def export_saved_model(
+    model: keras.Model,
+    out_dir: str | os.PathLike,
+    name: str | None = None,
+    version: int | None = None,
+    classes: ClassList | None = None,
+    pad_to_multiple: int = 1,
+    keep_mc_dropout: bool = False,
+) -> Path:
+    """Save ``model`` as a SavedModel with ``serving_default`` and ``serve_image_bytes``.
+
+    The version directory is written under a temporary name and renamed into place,
+    because TensorFlow Serving watches ``OUT/<name>/`` and would otherwise try to load
+    a half-written version.
+
+    Args:
+        model: The Keras segmentation model.
+        out_dir: TensorFlow Serving model base directory (``--model_base_path``'s parent).
+        name: Model name; defaults to ``model.name``.
+        version: Integer version; defaults to the next free one.
+        classes: Optional class list, written to ``assets.extra/classes.json``
+            (TensorFlow Serving ignores ``assets.extra``).
+        pad_to_multiple: See :class:`SegmentationServingModule`.
+        keep_mc_dropout: For Bayesian models, keep Monte-Carlo dropout on, so every
+            request is one random sample. By default it is removed, giving the
+            deterministic "weight averaging" prediction (see
+            :func:`~segnet_tf.export.portable.without_mc_dropout`).
+
+    Returns:
+        The version directory ``out_dir/name/version``.
+
+    Raises:
+        ValueError: If the version exists already or is not a positive int.
+    """
+    name = name or model.name
+    if not name or "/" in name or name in (".", ".."):
+        raise ValueError(f"Invalid model name {name!r}; expected a plain directory name.")
+    model_dir = Path(out_dir) / name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    if version is None:
+        version = next_version(model_dir)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"`version` must be a positive int; got {version!r}.")
+    target = model_dir / str(version)
+    if target.exists():
+        raise ValueError(f"{target} exists already; pass another version or remove it.")
+
+    if not keep_mc_dropout:
+        model = without_mc_dropout(model)
+    module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple)
+    # A dot-prefixed temporary directory: TF Serving only loads all-digit names.
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
+    try:
+        tf.saved_model.save(module, str(staging), signatures=module.signatures())
+        if classes is not None:
+            extra = staging / "assets.extra"
+            extra.mkdir(exist_ok=True)
+            (extra / "classes.json").write_text(classes.to_json(), encoding="utf-8")
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,104 @@
+"""A `tf.Module` holding the serving signatures of a segmentation model.
+
+The module's functions use only TensorFlow ops (our custom layers' `call` bodies are
+plain TF ops), so the exported SavedModel loads with `tensorflow` alone: no
+`segnet_tf`, no Keras.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+IMAGES_KEY = "images"
+IMAGE_BYTES_KEY = "image_bytes"  # the "_bytes" suffix lets REST clients send {"b64": ...}
+CLASS_IDS_KEY = "class_ids"
+PROBABILITIES_KEY = "probabilities"
+
+
+def _pad_to_multiple(images: tf.Tensor, multiple: int) -> tf.Tensor:
+    """Pad bottom and right to multiples of ``multiple`` by repeating the edge pixels.
+
+    Edge repetition (a gather with clamped indices) works for any size, unlike
+    reflection, which needs the padding to be smaller than the image.
+    """
+    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    padded_h = (height + multiple - 1) // multiple * multiple
+    padded_w = (width + multiple - 1) // multiple * multiple
+    rows = tf.minimum(tf.range(padded_h), height - 1)
+    cols = tf.minimum(tf.range(padded_w), width - 1)
+    return tf.gather(tf.gather(images, rows, axis=1), cols, axis=2)
+
+
+class SegmentationServingModule(tf.Module):
+    """Serving wrapper: uint8 images or encoded image bytes in, class ids out.
+
+    Args:
+        model: Keras model mapping float32 RGB ``[B, H, W, 3]`` in 0..255 to logits.
+        pad_to_multiple: Pad inputs (edge repetition, bottom/right) to a multiple of
+            this before the network and crop the outputs back. Our models accept any
+            size (SegNet unpools to the exact pre-pool shape, U-Net/FCN crop), so the
+            default 1 (no padding) gives exactly the Keras outputs; use e.g. 32 for a
+            model that needs sizes divisible by its total stride.
+    """
+
+    def __init__(self, model: keras.Model, pad_to_multiple: int = 1):
+        super().__init__(name="segmentation_serving")
+        if isinstance(pad_to_multiple, bool) or not isinstance(pad_to_multiple, int):
+            raise ValueError(f"`pad_to_multiple` must be a positive int; got {pad_to_multiple!r}.")
+        if pad_to_multiple < 1:
+            raise ValueError(f"`pad_to_multiple` must be >= 1; got {pad_to_multiple}.")
+        self.model = model  # tracked, so its variables are saved with the module
+        self.pad_to_multiple = pad_to_multiple
+        self.num_classes = int(model.output_shape[-1])
+
+    def _segment(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        height, width = tf.shape(images)[1], tf.shape(images)[2]
+        x = tf.cast(images, tf.float32)
+        if self.pad_to_multiple > 1:
+            x = _pad_to_multiple(x, self.pad_to_multiple)
+        logits = tf.cast(self.model(x, training=False), tf.float32)
+        probabilities = tf.nn.softmax(logits[:, :height, :width, :], axis=-1)
+        return {
+            CLASS_IDS_KEY: tf.argmax(probabilities, axis=-1, output_type=tf.int32),
+            PROBABILITIES_KEY: probabilities,
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name=IMAGES_KEY)])
+    def serve_images(self, images):
+        """uint8 RGB ``[batch, height, width, 3]`` -> class ids and probabilities."""
+        return self._segment(images)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=IMAGE_BYTES_KEY)])
+    def serve_image_bytes(self, image_bytes):
+        """A batch of encoded JPEG/PNG/BMP/GIF strings -> class ids and probabilities.
+
+        Every image of a batch must have the same size; otherwise, or for a string
+        that is not a valid image, the request fails with ``InvalidArgument``.
+        """
+        tf.debugging.assert_positive(
+            tf.size(image_bytes), message="image_bytes is empty; expected at least one image."
+        )
+        first = tf.shape(tf.io.decode_image(image_bytes[0], channels=3, expand_animations=False))
+
+        def decode(data):
+            image = tf.io.decode_image(data, channels=3, expand_animations=False)
+            # Checked per image so the error names the problem instead of a failed stack.
+            tf.debugging.assert_equal(
+                tf.shape(image),
+                first,
+                message="All images of a serve_image_bytes request must have the same size.",
+            )
+            return image
+
+        images = tf.map_fn(
+            decode, image_bytes, fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8)
+        )
+        return self._segment(images)
+
+    def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
+        """The signatures to pass to ``tf.saved_model.save``."""
+        return {
+            "serving_default": self.serve_images.get_concrete_function(),
+            "serve_image_bytes": self.serve_image_bytes.get_concrete_function(),
+        }

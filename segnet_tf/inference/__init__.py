@@ -1,0 +1,33 @@
+"""Inference: `Segmenter` (image -> mask in one call) and visualisation helpers."""
+
+from segnet_tf.inference.class_info import default_classes, generic_palette, read_sidecar_classes
+from segnet_tf.inference.image_loading import array_to_rgb, load_rgb
+from segnet_tf.inference.segmenter import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_TILE_OVERLAP,
+    DEFAULT_TILE_SIZE,
+    PRESETS_DIR,
+    SegmentationResult,
+    Segmenter,
+    list_presets,
+)
+from segnet_tf.inference.visualize import colorize, draw_legend, overlay, with_legend
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_TILE_OVERLAP",
+    "DEFAULT_TILE_SIZE",
+    "PRESETS_DIR",
+    "SegmentationResult",
+    "Segmenter",
+    "array_to_rgb",
+    "colorize",
+    "default_classes",
+    "draw_legend",
+    "generic_palette",
+    "list_presets",
+    "load_rgb",
+    "overlay",
+    "read_sidecar_classes",
+    "with_legend",
+]

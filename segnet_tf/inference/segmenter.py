@@ -1,0 +1,292 @@
+"""`Segmenter`: from an image (path, PIL image or array) to a class mask in one call."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from segnet_tf.classes import ClassList
+from segnet_tf.inference import tiling
+from segnet_tf.inference.class_info import check_classes, default_classes, read_sidecar_classes
+from segnet_tf.inference.image_loading import ImageLike, load_rgb
+from segnet_tf.models import has_mc_dropout, mc_predict
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+"""Where bundled models live: ``<name>.keras`` plus optional ``<name>.json`` metadata."""
+
+DEFAULT_TILE_SIZE = 1024
+DEFAULT_TILE_OVERLAP = 64
+DEFAULT_MAX_PIXELS = 8_000_000
+
+# Rows of the full-size output computed at a time when upscaling a downscaled
+# prediction, so that temporaries stay at a few tens of megabytes.
+_UPSCALE_ROWS = 256
+
+
+@dataclass(frozen=True)
+class SegmentationResult:
+    """What :meth:`Segmenter.predict` returns; every map has the input's size.
+
+    Attributes:
+        mask: int32 ``[H, W]`` class ids, the argmax of ``probabilities``.
+        probabilities: float32 ``[H, W, num_classes]`` softmax (the Monte-Carlo mean
+            with ``mc_samples``), or None if ``probabilities=False`` was passed.
+        variance: float32 ``[H, W]`` Monte-Carlo variance of the softmax averaged over
+            classes (model uncertainty), or None without ``mc_samples``.
+        entropy: float32 ``[H, W]`` entropy (nats) of the mean softmax (predictive
+            uncertainty), or None without ``mc_samples``.
+        classes: Names and colours of the classes.
+        network_size: ``(height, width)`` the network saw: smaller than the input
+            when the input was larger than ``max_pixels``.
+    """
+
+    mask: np.ndarray
+    probabilities: np.ndarray | None
+    variance: np.ndarray | None
+    entropy: np.ndarray | None
+    classes: ClassList
+    network_size: tuple[int, int]
+
+
+def list_presets(presets_dir: str | os.PathLike | None = None) -> list[str]:
+    """Names accepted by :meth:`Segmenter.from_preset`, sorted.
+
+    Args:
+        presets_dir: Directory to list; defaults to the package's ``presets/``.
+    """
+    folder = Path(presets_dir) if presets_dir is not None else PRESETS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.keras"))
+
+
+def _positive_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}; got {value!r}.")
+    return value
+
+
+class Segmenter:
+    """Runs a segmentation model on single images of any size and mode.
+
+    Images up to ``tile_size`` on both sides go through the network in one pass.
+    Larger ones are cut into overlapping ``tile_size`` tiles whose softmax outputs
+    are blended, so the activation memory stays that of one tile. Images above
+    ``max_pixels`` are first downscaled (area averaging) to ``max_pixels`` and the
+    probabilities upscaled back bilinearly; the returned maps always have the
+    input's size. The full-size ``probabilities`` cost ``H * W * num_classes * 4``
+    bytes: pass ``probabilities=False`` to :meth:`predict` for huge images.
+
+    Args:
+        model: A Keras model mapping float32 RGB ``[B, H, W, 3]`` in 0..255 to logits
+            ``[B, H, W, C]`` (every ``segnet_tf.get_model`` model).
+        classes: Class names and colours; defaults to CamVid's for 11 classes, else
+            generic names and a fixed palette.
+        tile_size: Largest side processed in one pass. Defaults to 1024.
+        tile_overlap: Overlap between tiles in pixels. Defaults to 64.
+        max_pixels: Largest number of pixels the network is run on, over all tiles.
+            Defaults to 8 000 000.
+
+    Example:
+
+    >>> segmenter = Segmenter.from_file("camvid_segnet.keras")
+    >>> result = segmenter.predict("street.jpg")
+    >>> result.mask.shape, result.probabilities.shape
+    ((720, 960), (720, 960, 11))
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        classes: ClassList | None = None,
+        tile_size: int = DEFAULT_TILE_SIZE,
+        tile_overlap: int = DEFAULT_TILE_OVERLAP,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ):
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"`model` must be a keras.Model; got {type(model).__name__}.")
+        output_shape = model.output_shape
+        if not isinstance(output_shape, tuple) or len(output_shape) != 4 or not output_shape[-1]:
+            raise ValueError(
+                f"Model {model.name!r} has output shape {output_shape}; expected logits "
+                "[batch, height, width, num_classes]."
+            )
+        self.model = model
+        self.num_classes = int(output_shape[-1])
+        self.classes = (
+            default_classes(self.num_classes)
+            if classes is None
+            else check_classes(classes, self.num_classes)
+        )
+        self.tile_size = _positive_int(tile_size, "tile_size", 16)
+        self.tile_overlap = _positive_int(tile_overlap, "tile_overlap", 0)
+        if self.tile_overlap >= self.tile_size // 2:
+            raise ValueError(
+                f"`tile_overlap` ({tile_overlap}) must be less than half of `tile_size` "
+                f"({tile_size})."
+            )
+        self.max_pixels = _positive_int(max_pixels, "max_pixels", 1)
+        self.is_bayesian = has_mc_dropout(model)
+
+        # One trace for every image size: height and width are left unknown.
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def softmax(images):
+            return tf.nn.softmax(tf.cast(model(images, training=False), tf.float32), axis=-1)
+
+        self._softmax = softmax
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, classes: ClassList | None = None, **kwargs):
+        """Load a ``.keras`` model file.
+
+        The class list is, in order: ``classes``; ``<stem>.json`` or ``classes.json``
+        next to the model file (``ClassList.to_json()`` output, or an object with a
+        ``"classes"`` key holding it); the default of :class:`Segmenter`.
+
+        Args:
+            path: ``.keras`` file.
+            classes: Class list overriding any sidecar file.
+            **kwargs: Other :class:`Segmenter` arguments.
+
+        Raises:
+            ValueError: If the file is missing, not a ``.keras`` file or not loadable.
+        """
+        path = Path(path)
+        if path.suffix != ".keras":
+            raise ValueError(f"{path}: expected a Keras model file ending in '.keras'.")
+        if not path.is_file():
+            raise ValueError(f"{path}: model file not found.")
+        # Importing segnet_tf.layers (via segnet_tf.models above) registers the custom
+        # layers, so load_model needs no custom_objects.
+        try:
+            model = keras.models.load_model(path, compile=False)
+        except Exception as err:  # Keras raises many types for a bad archive
+            raise ValueError(f"{path}: cannot load the Keras model ({err}).") from err
+        if classes is None:
+            classes = read_sidecar_classes(path)
+        return cls(model, classes=classes, **kwargs)
+
+    @classmethod
+    def from_preset(
+        cls, name: str, presets_dir: str | os.PathLike | None = None, **kwargs
+    ) -> Segmenter:
+        """Load a bundled model: ``presets/<name>.keras`` (+ ``<name>.json`` classes).
+
+        Args:
+            name: Preset name, one of :func:`list_presets`.
+            presets_dir: Directory to look in; defaults to the package's ``presets/``.
+            **kwargs: Other :meth:`from_file` arguments.
+
+        Raises:
+            ValueError: If there is no such preset; the message lists the available ones.
+        """
+        folder = Path(presets_dir) if presets_dir is not None else PRESETS_DIR
+        path = folder / f"{name}.keras"
+        if not isinstance(name, str) or "/" in name or not path.is_file():
+            available = list_presets(folder)
+            listed = ", ".join(available) if available else "none are installed"
+            raise ValueError(f"Unknown preset {name!r} in {folder}. Available presets: {listed}.")
+        return cls.from_file(path, **kwargs)
+
+    def network_size(self, height: int, width: int) -> tuple[int, int]:
+        """Size at which the network sees a ``height x width`` image."""
+        if height * width <= self.max_pixels:
+            return height, width
+        scale = math.sqrt(self.max_pixels / (height * width))
+        return max(1, int(height * scale)), max(1, int(width * scale))
+
+    def _tile_outputs(self, mc_samples: int | None):
+        """Function mapping an RGB tile to float32 ``[h, w, C (+2 with MC)]``."""
+        if mc_samples is None:
+
+            def predict(tile: np.ndarray) -> np.ndarray:
+                return self._softmax(tf.constant(tile[None], tf.float32))[0].numpy()
+
+            return predict
+
+        def predict_mc(tile: np.ndarray) -> np.ndarray:
+            result = mc_predict(self.model, tile[None].astype(np.float32), mc_samples)
+            uncertainty = np.stack([result.variance[0], result.entropy[0]], axis=-1)
+            return np.concatenate([result.probabilities[0], uncertainty], axis=-1)
+
+        return predict_mc
+
+    def predict(
+        self, image: ImageLike, mc_samples: int | None = None, probabilities: bool = True
+    ) -> SegmentationResult:
+        """Segment one image.
+
+        Args:
+            image: File path, PIL image (any mode: RGB, RGBA, L, P, I;16, CMYK...) or
+                array ``[H, W]`` / ``[H, W, 1|3|4]`` (uint8, 16-bit, or float in 0..255).
+            mc_samples: Number of Monte-Carlo dropout passes averaged, for Bayesian
+                models only; adds ``variance`` and ``entropy`` to the result.
+            probabilities: Whether to return the full-size probabilities.
+
+        Returns:
+            A :class:`SegmentationResult` whose maps have the input's height and width.
+
+        Raises:
+            ValueError: If the image cannot be read, or ``mc_samples`` is given for a
+                model without Monte-Carlo dropout.
+        """
+        if mc_samples is not None:
+            _positive_int(mc_samples, "mc_samples")
+            if not self.is_bayesian:
+                raise ValueError(
+                    f"mc_samples={mc_samples} needs a Bayesian model with Monte-Carlo dropout; "
+                    f"{self.model.name!r} has none, so every sample would be identical."
+                )
+        rgb = load_rgb(image)
+        height, width = rgb.shape[:2]
+        net_h, net_w = self.network_size(height, width)
+        if (net_h, net_w) != (height, width):
+            # BOX averages all covered pixels (anti-aliasing) when shrinking.
+            rgb = np.asarray(
+                Image.fromarray(rgb).resize((net_w, net_h), Image.Resampling.BOX), np.uint8
+            )
+        outputs = tiling.predict_tiled(
+            self._tile_outputs(mc_samples), rgb, self.tile_size, self.tile_overlap
+        )
+        c = self.num_classes
+        if (net_h, net_w) != (height, width):
+            mask, probs, extra = self._upscale(outputs, (height, width), probabilities)
+        else:
+            mask = np.argmax(outputs[..., :c], axis=-1).astype(np.int32)
+            probs, extra = outputs[..., :c], outputs[..., c:]
+        return SegmentationResult(
+            mask=mask,
+            probabilities=probs if probabilities else None,
+            variance=extra[..., 0] if mc_samples is not None else None,
+            entropy=extra[..., 1] if mc_samples is not None else None,
+            classes=self.classes,
+            network_size=(net_h, net_w),
+        )
+
+    def _upscale(self, outputs: np.ndarray, size: tuple[int, int], keep_probabilities: bool):
+        """Bilinearly upscale network outputs to ``size``, a band of rows at a time.
+
+        Returns:
+            ``(mask, probabilities or None, extra channels)`` at ``size``; the mask is
+            the argmax of the upscaled probabilities, as without resizing.
+        """
+        height, width = size
+        c = self.num_classes
+        mask = np.zeros((height, width), np.int32)
+        probs = np.zeros((height, width, c), np.float32) if keep_probabilities else None
+        extra = np.zeros((height, width, outputs.shape[-1] - c), np.float32)
+        for start in range(0, height, _UPSCALE_ROWS):
+            stop = min(start + _UPSCALE_ROWS, height)
+            band = tiling.resize_bilinear_rows(outputs, size, start, stop)
+            mask[start:stop] = np.argmax(band[..., :c], axis=-1)
+            if probs is not None:
+                probs[start:stop] = band[..., :c]
+            extra[start:stop] = band[..., c:]
+        return mask, probs, extra

@@ -1,0 +1,116 @@
+"""Colour maps for scalar maps (uncertainty, activations), in numpy only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Anchor colours of perceptually ordered ramps (sampled from the matplotlib maps of the
+# same name), linearly interpolated in between.
+_RAMPS: dict[str, tuple[tuple[int, int, int], ...]] = {
+    "magma": (
+        (0, 0, 4),
+        (28, 16, 68),
+        (79, 18, 123),
+        (129, 37, 129),
+        (181, 54, 122),
+        (229, 80, 100),
+        (251, 135, 97),
+        (254, 194, 135),
+        (252, 253, 191),
+    ),
+    "viridis": (
+        (68, 1, 84),
+        (72, 40, 120),
+        (62, 74, 137),
+        (49, 104, 142),
+        (38, 130, 142),
+        (31, 158, 137),
+        (53, 183, 121),
+        (109, 205, 89),
+        (180, 222, 44),
+        (253, 231, 37),
+    ),
+}
+
+
+def colormap_names() -> list[str]:
+    """Names accepted by :func:`colorize_scalar_map`."""
+    return sorted(_RAMPS)
+
+
+def _lookup_table(name: str) -> np.ndarray:
+    if name not in _RAMPS:
+        raise ValueError(f"Unknown colour map {name!r}; expected one of {colormap_names()}.")
+    anchors = np.asarray(_RAMPS[name], dtype=np.float64)
+    positions = np.linspace(0.0, 1.0, len(anchors))
+    levels = np.linspace(0.0, 1.0, 256)
+    table = np.stack([np.interp(levels, positions, anchors[:, c]) for c in range(3)], axis=-1)
+    return np.round(table).astype(np.uint8)
+
+
+def colorize_scalar_map(
+    values: np.ndarray,
+    colormap: str = "magma",
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> np.ndarray:
+    """Map a 2-D array of scalars to RGB through a colour ramp.
+
+    Args:
+        values: ``[H, W]`` numbers; NaN/inf are drawn as the lowest colour.
+        colormap: One of :func:`colormap_names`.
+        vmin: Value drawn with the lowest colour; defaults to the minimum.
+        vmax: Value drawn with the highest colour; defaults to the maximum. A constant
+            map (``vmax == vmin``) is drawn entirely with the lowest colour.
+
+    Returns:
+        uint8 ``[H, W, 3]``.
+
+    Raises:
+        ValueError: If ``values`` is not 2-D or the colour map is unknown.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"Expected a 2-D map; got shape {values.shape}.")
+    finite = np.isfinite(values)
+    values = np.where(finite, values, np.nan)
+    low = float(np.nanmin(values)) if vmin is None and finite.any() else (vmin or 0.0)
+    high = float(np.nanmax(values)) if vmax is None and finite.any() else (vmax or 0.0)
+    span = high - low
+    scaled = (values - low) / span if span > 0 else np.zeros_like(values)
+    scaled = np.nan_to_num(np.clip(scaled, 0.0, 1.0), nan=0.0)
+    return _lookup_table(colormap)[np.round(scaled * 255).astype(np.int64)]
+
+
+def feature_grid(
+    maps: np.ndarray, columns: int = 4, gap: int = 2, colormap: str = "viridis"
+) -> np.ndarray:
+    """Tile channels ``[H, W, C]`` side by side, each normalised on its own.
+
+    Args:
+        maps: ``[H, W, C]`` activations.
+        columns: Tiles per row.
+        gap: White pixels between tiles.
+        colormap: Colour map of each tile.
+
+    Returns:
+        uint8 RGB image of ``ceil(C / columns)`` rows of tiles.
+    """
+    maps = np.asarray(maps)
+    if maps.ndim != 3 or maps.shape[-1] == 0:
+        raise ValueError(f"Expected feature maps [H, W, C] with C >= 1; got {maps.shape}.")
+    height, width, count = maps.shape
+    columns = max(1, min(columns, count))
+    rows = -(-count // columns)
+    grid = np.full(
+        (rows * height + (rows - 1) * gap, columns * width + (columns - 1) * gap, 3),
+        255,
+        dtype=np.uint8,
+    )
+    for channel in range(count):
+        row, col = divmod(channel, columns)
+        y, x = row * (height + gap), col * (width + gap)
+        grid[y : y + height, x : x + width] = colorize_scalar_map(
+            maps[..., channel], colormap, vmin=0.0 if maps.min() >= 0 else None
+        )
+    return grid

@@ -1,0 +1,172 @@
+"""End to end: `streamlit run demo/app.py` driven by Debian's Chromium through Playwright.
+
+Needs `/usr/bin/chromium` (`apt-get install -y chromium`) and the `playwright` Python
+package; Playwright's own browser download is not used. Skipped when either is missing.
+"""
+
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import segnet_tf
+from segnet_tf.data import synthetic_example
+
+CHROMIUM = "/usr/bin/chromium"
+APP = Path(__file__).resolve().parents[1] / "demo" / "app.py"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 60_000  # for the page to show a result; the machine may be busy
+
+pytest.importorskip("streamlit", reason="the demo needs streamlit: pip install -e '.[demo]'")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser test needs playwright: pip install playwright"
+)
+if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+    pytest.skip(
+        f"browser test needs Debian's Chromium at {CHROMIUM}: apt-get install -y chromium",
+        allow_module_level=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A `streamlit run` of the demo on a free port, with a tiny Bayesian model."""
+    model = tmp_path / "tiny_bayesian.keras"
+    segnet_tf.get_model("bayesian_segnet_basic", 11, width=1 / 16).save(model)
+    port = free_port()
+    env = dict(os.environ, SEGNET_DEMO_MODEL=str(model), TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("SEGNET_CAMVID_DIR", None)
+    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process, timeout=60)
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+
+
+def test_upload_shows_mask_overlay_legend_and_errors(server, tmp_path):
+    street = tmp_path / "street.png"
+    Image.fromarray(synthetic_example(4, size=(240, 320), seed=3)[0]).save(street)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"this is not a PNG")
+    screenshot = tmp_path / "demo.png"
+
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1300},
+        )
+        try:
+            page = context.new_page()
+            page.goto(server, timeout=WAIT_MS)
+            page.get_by_text("Upload one or more images").wait_for(timeout=WAIT_MS)
+            page.locator(".st-key-images input[type=file]").set_input_files([street, broken])
+
+            overlay = page.get_by_text("Overlay (50% opacity)")
+            overlay.wait_for(timeout=WAIT_MS)
+            page.get_by_text("Legend", exact=True).wait_for(timeout=WAIT_MS)
+            page.get_by_text("broken.png: not an image").wait_for(timeout=WAIT_MS)
+            page.wait_for_function(
+                "[...document.images].filter(i => i.complete && i.naturalWidth > 0).length >= 4",
+                timeout=WAIT_MS,
+            )
+
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.get_by_role("heading", name="street.png").is_visible()
+            assert page.get_by_text("Inference time").is_visible()
+            assert page.get_by_text("Uncertainty: MC variance (8 samples").is_visible()
+            legend = page.locator(".segnet-legend").first.inner_text()
+            shares = [
+                float(line.rsplit(maxsplit=1)[-1].rstrip("%"))
+                for line in legend.splitlines()
+                if line.strip().endswith("%")
+            ]
+            assert shares and abs(sum(shares) - 100) < 1.0, legend
+            for label in ("Class-id mask (PNG)", "Colour mask (PNG)", "Overlay (PNG)"):
+                page.get_by_role("button", name=label).wait_for(timeout=WAIT_MS)
+            page.locator(
+                '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+            ).first.wait_for(timeout=WAIT_MS)
+            page.screenshot(path=str(screenshot), full_page=True)
+
+            # The overlay picture the browser shows is the uploaded image's size.
+            figure = page.locator('[data-testid="stImage"]').filter(has_text="Overlay (50%")
+            source = figure.locator("img").get_attribute("src")
+            body = context.request.get(source if source.startswith("http") else server + source)
+            shown = Image.open(io.BytesIO(body.body()))
+            assert shown.size == (320, 240)
+            assert np.asarray(shown.convert("RGB")).std() > 5  # a picture, not a blank
+        finally:
+            context.close()
+
+    saved = Image.open(screenshot)
+    assert saved.width == 1400 and saved.height >= 1000
+    if os.environ.get("SEGNET_DEMO_SCREENSHOT_DIR"):  # keep it, e.g. as a CI artifact
+        shutil.copy(screenshot, os.environ["SEGNET_DEMO_SCREENSHOT_DIR"])

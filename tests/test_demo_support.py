@@ -1,0 +1,208 @@
+"""Tests of segnet_tf.demo_support: upload decoding, samples, model source, results."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import segnet_tf
+from segnet_tf import demo_support as ds
+from segnet_tf.classes import CAMVID_CLASSES, ClassList
+from segnet_tf.inference import Segmenter
+
+
+def encode(image: Image.Image, fmt: str, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+def gradient_rgb(height=40, width=60) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width]
+    return np.stack([yy * 5 % 256, xx * 4 % 256, (yy + xx) % 256], -1).astype(np.uint8)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP"])
+def test_decode_accepts_each_upload_format(fmt):
+    rgb = gradient_rgb()
+    image = ds.decode_image_bytes(encode(Image.fromarray(rgb), fmt), f"x.{fmt.lower()}")
+    assert image.rgb.shape == (40, 60, 3) and image.rgb.dtype == np.uint8
+    assert image.original_size == (40, 60)
+    assert image.notes == ()
+    if fmt in ("PNG", "BMP"):  # lossless
+        np.testing.assert_array_equal(image.rgb, rgb)
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"", "empty"),
+        (b"this is a text file, not a picture", "not an image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 10, "not an image|unreadable"),
+    ],
+)
+def test_decode_rejects_non_images_with_clear_message(data, match):
+    with pytest.raises(ds.ImageInputError, match=match) as info:
+        ds.decode_image_bytes(data, "upload.png")
+    assert str(info.value).startswith("upload.png:")
+
+
+def test_decode_rejects_truncated_image():
+    data = encode(Image.fromarray(gradient_rgb(64, 64)), "PNG")
+    with pytest.raises(ds.ImageInputError, match="truncated"):
+        ds.decode_image_bytes(data[: len(data) // 2], "half.png")
+
+
+def test_decode_converts_16_bit_grayscale_keeping_top_bits():
+    values = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32) * 60
+    image = ds.decode_image_bytes(encode(Image.fromarray(values), "PNG"), "deep.png")
+    np.testing.assert_array_equal(image.rgb[..., 0], (values >> 8).astype(np.uint8))
+    np.testing.assert_array_equal(image.rgb[..., 0], image.rgb[..., 2])
+    assert any("16-bit" in note for note in image.notes)
+
+
+def test_decode_converts_cmyk_jpeg_to_rgb():
+    cmyk = Image.new("CMYK", (32, 24), (0, 255, 255, 0))  # pure red in CMYK
+    image = ds.decode_image_bytes(encode(cmyk, "JPEG", quality=95), "print.jpg")
+    red = image.rgb.reshape(-1, 3).mean(axis=0)
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60
+    assert "CMYK converted to RGB" in image.notes
+
+
+def test_decode_drops_alpha_and_applies_exif_orientation():
+    rgba = Image.new("RGBA", (40, 20), (10, 20, 30, 0))
+    assert "transparency dropped" in ds.decode_image_bytes(encode(rgba, "PNG"), "a.png").notes
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    photo = Image.fromarray(gradient_rgb(20, 40))
+    image = ds.decode_image_bytes(encode(photo, "JPEG", exif=exif), "phone.jpg")
+    assert image.rgb.shape == (40, 20, 3)
+    assert any("EXIF" in note for note in image.notes)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 300)])
+def test_decode_rejects_tiny_images(size):
+    with pytest.raises(ds.ImageInputError, match="needs at least"):
+        ds.decode_image_bytes(encode(Image.new("RGB", size), "PNG"), "dot.png")
+
+
+def test_decode_downscales_a_50_megapixel_photo():
+    big = Image.new("RGB", (8660, 5774), (200, 30, 40))  # 50.0 MP
+    image = ds.decode_image_bytes(encode(big, "JPEG", quality=70), "huge.jpg")
+    assert max(image.working_size) == ds.WORKING_MAX_SIDE
+    assert image.original_size == (5774, 8660)
+    height, width = image.working_size
+    assert abs(width / height - 8660 / 5774) < 0.01
+    assert any("downscaled from 8660×5774 (50.0 MP)" in note for note in image.notes)
+
+
+def test_decode_refuses_images_above_the_pixel_limit_before_decoding():
+    data = encode(Image.new("L", (400, 300)), "PNG")
+    with pytest.raises(ds.ImageInputError, match="accepts up to"):
+        ds.decode_image_bytes(data, "wide.png", max_pixels=100_000)
+
+
+def test_digest_identifies_pixels():
+    a = ds.prepare_image(gradient_rgb(), "a")
+    b = ds.prepare_image(gradient_rgb(), "b")
+    c = ds.prepare_image(255 - gradient_rgb(), "c")
+    assert a.digest == b.digest != c.digest
+
+
+def test_samples_are_synthetic_scenes_without_camvid(monkeypatch):
+    monkeypatch.delenv("SEGNET_CAMVID_DIR", raising=False)
+    samples = ds.list_samples()
+    assert [s.key for s in samples] == ["synthetic:0", "synthetic:1", "synthetic:2"]
+    first = ds.load_sample(samples[0])
+    assert first.rgb.shape == (360, 480, 3)
+    assert first.digest != ds.load_sample(samples[1]).digest
+
+
+def test_samples_add_camvid_test_frames_from_the_environment(tmp_path, monkeypatch):
+    for folder in ("train", "trainannot", "val", "valannot", "test", "testannot"):
+        (tmp_path / folder).mkdir()
+    for i in range(5):
+        Image.new("RGB", (24, 16), (i, 0, 0)).save(tmp_path / "test" / f"f{i}.png")
+        Image.new("L", (24, 16), 1).save(tmp_path / "testannot" / f"f{i}.png")
+    monkeypatch.setenv("SEGNET_CAMVID_DIR", str(tmp_path))
+    camvid = [s for s in ds.list_samples(num_camvid=3) if s.key.startswith("camvid:")]
+    assert [s.key for s in camvid] == ["camvid:f0.png", "camvid:f2.png", "camvid:f4.png"]
+    assert ds.load_sample(camvid[1]).rgb[0, 0, 0] == 2
+
+
+def test_default_model_source(tmp_path, monkeypatch):
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"x")
+    chosen = ds.default_model_source({ds.MODEL_ENV: str(model)})
+    assert chosen.path == model and chosen.problem is None
+    missing = ds.default_model_source({ds.MODEL_ENV: str(tmp_path / "nope.keras")})
+    assert missing.path is None and "no such model file" in missing.problem
+    monkeypatch.setattr(ds, "PRESETS_DIR", tmp_path)
+    absent = ds.default_model_source({})
+    assert absent.path is None and "camvid_segnet" in absent.problem
+    (tmp_path / "camvid_segnet.keras").write_bytes(b"x")
+    assert ds.default_model_source({}).path == tmp_path / "camvid_segnet.keras"
+
+
+def test_store_uploaded_model_is_content_addressed(tmp_path):
+    first = ds.store_uploaded_model(b"abc", "model.keras", tmp_path)
+    assert first.read_bytes() == b"abc" and first.suffix == ".keras"
+    assert ds.store_uploaded_model(b"abc", "other.keras", tmp_path) == first
+    assert ds.store_uploaded_model(b"abd", "model.keras", tmp_path) != first
+    with pytest.raises(ValueError, match=r"\.keras"):
+        ds.store_uploaded_model(b"abc", "model.h5", tmp_path)
+
+
+@pytest.fixture(scope="module")
+def tiny_model_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "tiny.keras"
+    segnet_tf.get_model("bayesian_segnet_basic", 3, width=1 / 16).save(path)
+    return path
+
+
+def test_load_segmenter_uses_uploaded_class_list(tiny_model_path):
+    classes = ClassList(("a", "b", "c"), ((1, 2, 3), (4, 5, 6), (7, 8, 9)))
+    segmenter = ds.load_segmenter(tiny_model_path, classes.to_json().encode())
+    assert segmenter.classes == classes
+    with pytest.raises(ValueError, match="3 classes|predicts 3"):
+        ds.load_segmenter(tiny_model_path, CAMVID_CLASSES.to_json().encode())
+    info = ds.describe_model(segmenter)
+    assert (info.num_classes, info.bayesian, info.has_inside_view) == (3, True, True)
+
+
+def test_segment_returns_mask_and_uncertainty_at_working_size(tiny_model_path):
+    segmenter = Segmenter.from_file(tiny_model_path)
+    image = ds.prepare_image(gradient_rgb(33, 47), "odd")
+    plain = ds.segment(segmenter, image)
+    assert plain.mask.shape == (33, 47) and plain.uncertainty is None and plain.seconds > 0
+    assert plain.mask.min() >= 0 and plain.mask.max() < 3
+    mc = ds.segment(segmenter, image, mc_samples=3)
+    assert mc.uncertainty.shape == (33, 47) and mc.entropy.shape == (33, 47)
+    assert mc.mc_samples == 3 and float(mc.uncertainty.max()) > 0
+
+
+def test_class_shares_counts_and_orders_classes():
+    mask = np.array([[3, 3, 3], [0, 3, 11]])
+    shares = ds.class_shares(mask, CAMVID_CLASSES)
+    assert [(s.name, s.pixels) for s in shares] == [("Road", 4), ("Sky", 1), ("Unlabelled", 1)]
+    assert shares[0].share == pytest.approx(4 / 6) and shares[0].color == "#804080"
+    assert len(ds.class_entries(CAMVID_CLASSES)) == 12
+
+
+def test_png_bytes_round_trip_class_ids_and_rgb():
+    ids = np.array([[0, 1], [10, 11]], dtype=np.int32)
+    decoded = Image.open(io.BytesIO(ds.png_bytes(ids)))
+    assert decoded.mode == "L"
+    np.testing.assert_array_equal(np.asarray(decoded), ids)
+    rgb = gradient_rgb(5, 7)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(ds.png_bytes(rgb)))), rgb)
+    wide = Image.open(io.BytesIO(ds.png_bytes(np.array([[300, 0]]))))
+    assert np.asarray(wide).tolist() == [[300, 0]]  # 16-bit when ids exceed 255
+    with pytest.raises(ValueError, match="0..65535"):
+        ds.png_bytes(np.array([[-1]]))
+
+
+def test_stem_is_safe_for_file_names():
+    assert ds.stem("my photo (1).JPG") == "my_photo__1_"
+    assert ds.stem("CamVid test · 0001TP.png") == "CamVid_test___0001TP"
