@@ -1,10 +1,16 @@
 """segnet_tf: SegNet-family semantic segmentation for Keras 3 / TensorFlow.
 
-The top-level names are imported on first use, so that `import segnet_tf` (and the
-`segnet` command's `--help`) does not pay for importing TensorFlow.
+Importing the package registers every Keras object it defines (layers, initializers,
+metrics, the loss, learning-rate schedules), so that `keras.saving.load_model` reads
+our `.keras` files after a plain `import segnet_tf`. The heavier parts (data sets,
+which import tensorflow-datasets; inference; training) are imported on first use.
 """
 
 import importlib
+
+# Imported for their Keras registrations.
+from segnet_tf import layers, metrics, models  # noqa: F401
+from segnet_tf.training import losses, schedules  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -10,7 +10,13 @@ import importlib
 import sys
 
 # Subcommand name -> module. Add a line here to add a subcommand.
-COMMANDS = {}
+COMMANDS = {
+    "predict": "segnet_tf.cli.predict",
+    "export": "segnet_tf.cli.export",
+    "train": "segnet_tf.cli.train",
+    "evaluate": "segnet_tf.cli.evaluate",
+    "demo": "segnet_tf.cli.demo",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,162 @@
+"""Evaluate a saved model on a data split at full resolution.
+
+Prints per-class IoU / accuracy / boundary F1 and the global scores (G, C, mIoU,
+BF), and writes metrics.json, confusion_matrix.png and eval_config.json to the
+output folder (default: eval-<split>/ beside the model). The data source defaults
+to the one in the config.json beside the model (a training run's folder).
+
+Examples:
+  segnet evaluate runs/camvid/best.keras --split test
+  segnet evaluate model.keras --data camvid --data-dir ../shared/camvid --split test
+  segnet evaluate runs/bayes/best.keras --split test --mc-samples 8
+"""
+
+import argparse
+import os
+import sys
+
+HELP = "evaluate a saved model (G, C, mIoU, BF, confusion matrix)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``segnet evaluate`` flags.
+
+    Args:
+        parser: The subcommand parser.
+    """
+    from segnet_tf.training.config import DATA_SOURCES
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("model", help="saved model (.keras), e.g. a run's best.keras")
+    parser.add_argument(
+        "--data", choices=DATA_SOURCES, help="data source (default: from the run's config.json)"
+    )
+    parser.add_argument("--data-dir", metavar="DIR", help="data folder (default: from the run)")
+    parser.add_argument("--split", default="test", help="train, validation (val) or test")
+    parser.add_argument(
+        "--batch-size", type=int, default=1, metavar="N", help="images per batch (default 1)"
+    )
+    parser.add_argument(
+        "--mc-samples",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Monte-Carlo dropout samples for Bayesian models (default 0: one pass)",
+    )
+    parser.add_argument(
+        "--limit", type=int, metavar="N", help="evaluate only the first N images (quick checks)"
+    )
+    parser.add_argument(
+        "--no-boundary", action="store_true", help="skip boundary F1 (the slowest score)"
+    )
+    parser.add_argument(
+        "--synthetic-images",
+        type=int,
+        metavar="N",
+        help="synthetic source: training scene count it was built with (default: from the run)",
+    )
+    parser.add_argument(
+        "--image-size", type=int, nargs=2, metavar=("H", "W"), help="synthetic scene size"
+    )
+    parser.add_argument("--seed", type=int, help="synthetic source seed (default: from the run)")
+    parser.add_argument(
+        "--output-dir", metavar="DIR", help="output folder (default: eval-<split> beside the model)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing metrics.json")
+
+
+def _run_config(model_path: str):
+    """The TrainConfig saved beside the model, if any."""
+    from segnet_tf.training.config import TrainConfig
+
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
+    return TrainConfig.load(path) if os.path.isfile(path) else None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``segnet evaluate``; returns the exit code.
+
+    Args:
+        args: Parsed arguments.
+    """
+    from segnet_tf.training.data_sources import normalize_split
+
+    split = normalize_split(args.split)
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size {args.batch_size} is invalid; expected >= 1.")
+    if args.mc_samples < 0:
+        raise ValueError(f"--mc-samples {args.mc_samples} is invalid; expected >= 0.")
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit {args.limit} is invalid; expected >= 1.")
+    run_config = _run_config(args.model)
+    data = args.data or (run_config.data if run_config else None)
+    if data is None:
+        raise ValueError("no --data given and no config.json beside the model to take it from.")
+    same_source = run_config is not None and run_config.data == data
+
+    def pick(value, name, default):
+        if value is not None:
+            return value
+        return getattr(run_config, name) if same_source else default
+
+    data_dir = pick(args.data_dir, "data_dir", None)
+    synthetic_images = pick(args.synthetic_images, "synthetic_images", 64)
+    image_size = tuple(pick(args.image_size, "image_size", (96, 128)))
+    seed = pick(args.seed, "seed", 0)
+    output_dir = args.output_dir or os.path.join(
+        os.path.dirname(os.path.abspath(args.model)), f"eval-{split}"
+    )
+    metrics_path = os.path.join(output_dir, "metrics.json")
+    if os.path.exists(metrics_path) and not args.overwrite:
+        raise ValueError(
+            f"{metrics_path} exists; pass --overwrite to replace it, or choose --output-dir."
+        )
+
+    from segnet_tf.data import make_eval_pipeline
+    from segnet_tf.training.data_sources import load_split
+    from segnet_tf.training.evaluate import evaluate_model, format_results, write_results
+    from segnet_tf.training.io import write_json_atomic
+    from segnet_tf.training.saving import load_trained_model
+
+    dataset, classes = load_split(data, split, data_dir, synthetic_images, image_size, seed)
+    if args.limit is not None:
+        dataset = dataset.take(args.limit)
+    model = load_trained_model(args.model, compile=False)
+    if args.mc_samples:
+        from segnet_tf.models import has_mc_dropout
+
+        if not has_mc_dropout(model):
+            raise ValueError(
+                f"--mc-samples needs a Bayesian model with Monte-Carlo dropout; {args.model} "
+                "has none."
+            )
+    result = evaluate_model(
+        model,
+        make_eval_pipeline(dataset, batch_size=args.batch_size),
+        classes.num_classes,
+        ignore_class=classes.void_id,
+        class_names=classes.class_names,
+        mc_samples=args.mc_samples,
+        boundary=not args.no_boundary,
+        verbose=1 if sys.stdout.isatty() else 2,  # 2: one summary line
+    )
+    settings = {
+        "model": os.path.abspath(args.model),
+        "data": data,
+        "data_dir": data_dir,
+        "split": split,
+        "batch_size": args.batch_size,
+        "mc_samples": args.mc_samples,
+        "limit": args.limit,
+        "boundary": not args.no_boundary,
+        "synthetic_images": synthetic_images if data == "synthetic" else None,
+        "image_size": list(image_size) if data == "synthetic" else None,
+        "seed": seed if data == "synthetic" else None,
+    }
+    write_json_atomic(os.path.join(output_dir, "eval_config.json"), settings)
+    paths = write_results(
+        result, output_dir, classes.class_names, extra={"split": split, "model": args.model}
+    )
+    print(format_results(result))
+    print(f"segnet evaluate: wrote {paths['metrics']} and {paths['confusion_matrix']}")
+    return 0
