@@ -46,6 +46,16 @@ def test_flags_override_config_file_which_overrides_defaults(tmp_path):
     assert config.steps_per_epoch is None
 
 
+def test_float_and_optional_pair_flags_parse_and_round_trip(tmp_path):
+    _, args = _parse(["--scale-range", "1.4", "2.8", "--validation-image-size", "360", "480"])
+    config = config_from_args(args).validate()
+    assert config.scale_range == (1.4, 2.8)
+    assert config.validation_image_size == (360, 480)
+    config.save(tmp_path / "config.json")
+    assert TrainConfig.load(tmp_path / "config.json") == config
+    assert TrainConfig().validation_image_size is None
+
+
 def test_config_json_roundtrip_and_unknown_keys(tmp_path):
     config = TrainConfig(model="segnet", width=0.25, image_size=(48, 64), steps_per_epoch=5)
     config.save(tmp_path / "config.json")
@@ -67,6 +77,9 @@ def test_config_json_roundtrip_and_unknown_keys(tmp_path):
         ({"strategy": "tpu"}, "--strategy"),
         ({"image_size": (32,)}, "--image-size"),
         ({"warmup_steps": -1}, "--warmup-steps"),
+        ({"scale_range": (2.0, 1.0)}, "--scale-range"),
+        ({"scale_range": (0.0, 1.0)}, "--scale-range"),
+        ({"validation_image_size": (360,)}, "--validation-image-size"),
     ],
 )
 def test_validate_names_the_bad_field(changes, flag):

@@ -46,6 +46,13 @@ class TrainConfig:
             quarter of that, at least 4).
         image_size: Training crop ``(height, width)``; validation images are resized
             to it. Synthetic scenes are generated at this size.
+        scale_range: Zoom range of the random scale-crop augmentation, relative to
+            the whole image resized to ``image_size``: with CamVid's 360x480 frames and
+            ``image_size`` 180x240, scale 2 crops at the frames' own resolution.
+        validation_image_size: ``(height, width)`` validation images are resized to;
+            None means ``image_size``. Set it to the evaluation size (CamVid: 360 480)
+            when training on crops at native scale, so that the best checkpoint is
+            chosen at the resolution it will be used at.
         batch_size: Global batch size (split over replicas by a strategy).
         epochs: Number of epochs.
         steps_per_epoch: Batches per epoch; None means one pass over the training
@@ -83,6 +90,14 @@ class TrainConfig:
     image_size: tuple[int, int] = _opt(
         (360, 480), "training crop size, height and width", metavar=("H", "W")
     )
+    scale_range: tuple[float, float] = _opt(
+        (0.5, 2.0),
+        "zoom range of the random scale-crop, relative to the image resized to --image-size",
+        metavar=("LOW", "HIGH"),
+    )
+    validation_image_size: tuple[int, int] | None = _opt(
+        None, "size validation images are resized to (default: --image-size)", metavar=("H", "W")
+    )
     batch_size: int = _opt(4, "global batch size", metavar="N")
     epochs: int = _opt(50, "number of epochs", metavar="N")
     steps_per_epoch: int | None = _opt(
@@ -112,7 +127,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         # JSON and argparse give lists; keep a hashable, comparable tuple.
-        object.__setattr__(self, "image_size", tuple(self.image_size))
+        for name in ("image_size", "scale_range", "validation_image_size"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(value))
 
     def validate(self) -> TrainConfig:
         """Check every field; return self.
@@ -151,6 +169,26 @@ class TrainConfig:
             "image_size",
             "two integers >= 8 (height width)",
         )
+        need(
+            len(self.scale_range) == 2
+            and all(_is_number(v) for v in self.scale_range)
+            and 0 < self.scale_range[0] <= self.scale_range[1],
+            "scale_range",
+            "two numbers 0 < LOW <= HIGH",
+        )
+        need(
+            self.validation_image_size is None
+            or (
+                len(self.validation_image_size) == 2
+                and all(
+                    isinstance(v, int) and not isinstance(v, bool)
+                    for v in self.validation_image_size
+                )
+                and min(self.validation_image_size) >= 8
+            ),
+            "validation_image_size",
+            "two integers >= 8 (height width) or unset",
+        )
         positive_int("batch_size")
         positive_int("epochs")
         positive_int("steps_per_epoch", allow_none=True)
@@ -186,7 +224,9 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (inverse of :meth:`from_dict`)."""
         out = dataclasses.asdict(self)
-        out["image_size"] = list(self.image_size)
+        for name in ("image_size", "scale_range", "validation_image_size"):
+            if out[name] is not None:
+                out[name] = list(out[name])
         return out
 
     @classmethod
@@ -276,7 +316,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         if base is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(base) is tuple:
-            kwargs.update(type=int, nargs=2)
+            kwargs.update(type=typing.get_args(base)[0], nargs=2)
         elif base is int and annotation is not int:
             kwargs["type"] = _optional_int
         elif base in (int, float):

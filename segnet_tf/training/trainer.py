@@ -207,6 +207,7 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
         image_size=config.image_size,
         batch_size=config.batch_size,
         augment=config.augment,
+        scale_range=config.scale_range,
         seed=config.seed,
         void_id=void_id,
         repeat=True,
@@ -218,7 +219,7 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
         val_subset = val_raw.take(config.validation_steps * config.batch_size)
     val_data = make_training_pipeline(
         val_subset,
-        image_size=config.image_size,
+        image_size=config.validation_image_size or config.image_size,
         batch_size=config.batch_size,
         augment=False,
         shuffle=False,
