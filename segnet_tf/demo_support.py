@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from segnet_tf.atomic_files import write_bytes_atomic
 from segnet_tf.classes import ClassList
 from segnet_tf.inference import PRESETS_DIR, Segmenter, load_rgb
 from segnet_tf.inference.class_info import parse_classes_json
@@ -328,9 +329,7 @@ def store_uploaded_model(data: bytes, name: str, folder: str | os.PathLike | Non
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}.keras"
     if not path.is_file():
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_bytes_atomic(path, data)
     return path
 
 

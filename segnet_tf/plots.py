@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from segnet_tf.atomic_files import save_png_atomic
 
 LOW_COLOR = (247, 251, 255)
 """Cell colour for a row-normalised value of 0."""
@@ -46,21 +47,6 @@ def _font(size: int = _FONT_SIZE) -> ImageFont.ImageFont | ImageFont.FreeTypeFon
 def _text_size(font, text: str) -> tuple[int, int]:
     left, top, right, bottom = font.getbbox(text)
     return right - left, bottom - top
-
-
-def _save_atomic(image: Image.Image, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def color_for(value: float) -> tuple[int, int, int]:
@@ -240,7 +226,7 @@ def plot_confusion_matrix(
         y = layout.top + round((1 - v) * (grid - 1))
         draw.line((bx + _BAR_WIDTH, y, bx + _BAR_WIDTH + 3, y), fill=_AXIS_COLOR)
         draw.text((bx + _BAR_WIDTH + 6, y), f"{v:.1f}", font=font, fill=_AXIS_COLOR, anchor="lm")
-    return _save_atomic(image, path)
+    return save_png_atomic(image, path)
 
 
 def _nice_step(span: float, target_ticks: int = 5) -> float:
@@ -372,4 +358,4 @@ def plot_training_curves(
         x0 = round(_MARGIN + k * panel_w)
         x1 = round(_MARGIN + (k + 1) * panel_w) - _MARGIN
         _draw_panel(image, (x0, _MARGIN, x1, height - _MARGIN), title, series, font, title_font)
-    return _save_atomic(image, path)
+    return save_png_atomic(image, path)

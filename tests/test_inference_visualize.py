@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from segnet_tf.atomic_files import save_png_atomic
 from segnet_tf.classes import CAMVID_CLASSES
 from segnet_tf.inference import colorize, default_classes, draw_legend, overlay, with_legend
 from segnet_tf.inference.class_info import generic_palette
-from segnet_tf.inference.output_files import mask_image, save_png, uncertainty_image
+from segnet_tf.inference.output_files import mask_image, uncertainty_image
 
 
 def test_colorize_uses_the_class_palette():
@@ -55,7 +56,7 @@ def test_generic_palette_is_distinct_and_deterministic():
 
 def test_mask_png_holds_class_ids_and_shows_colours(tmp_path):
     mask = np.array([[0, 3, 10], [11, 2, 1]], np.int32)
-    path = save_png(mask_image(mask, CAMVID_CLASSES), tmp_path / "m.png")
+    path = save_png_atomic(mask_image(mask, CAMVID_CLASSES), tmp_path / "m.png")
     with Image.open(path) as im:
         assert im.mode == "P"
         np.testing.assert_array_equal(np.asarray(im), mask)

@@ -158,7 +158,7 @@ def test_history_csv_drops_rows_of_a_restarted_epoch(tmp_path):
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
-    from segnet_tf.training.io import atomic_path, write_json_atomic
+    from segnet_tf.atomic_files import atomic_path, write_json_atomic
 
     target = tmp_path / "metrics.json"
     write_json_atomic(target, {"mean_iou": np.float32(0.5), "bf": math.nan})

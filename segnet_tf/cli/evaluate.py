@@ -112,10 +112,10 @@ def run(args: argparse.Namespace) -> int:
             f"{metrics_path} exists; pass --overwrite to replace it, or choose --output-dir."
         )
 
+    from segnet_tf.atomic_files import write_json_atomic
     from segnet_tf.data import make_eval_pipeline
     from segnet_tf.training.data_sources import load_split
     from segnet_tf.training.evaluate import evaluate_model, format_results, write_results
-    from segnet_tf.training.io import write_json_atomic
     from segnet_tf.training.saving import load_trained_model
 
     dataset, classes = load_split(data, split, data_dir, synthetic_images, image_size, seed)

@@ -136,20 +136,21 @@ def write_outputs(segmenter, path: str, stem: str, out_dir: Path, args) -> None:
     """Segment one file and write its PNGs (raises on any failure)."""
     import numpy as np
 
+    from segnet_tf.atomic_files import save_png_atomic
     from segnet_tf.inference import draw_legend, load_rgb, overlay, with_legend
-    from segnet_tf.inference.output_files import mask_image, save_png, uncertainty_image
+    from segnet_tf.inference.output_files import mask_image, uncertainty_image
 
     rgb = load_rgb(path)
     result = segmenter.predict(rgb, mc_samples=args.mc_samples, probabilities=False)
     classes = result.classes
-    save_png(mask_image(result.mask, classes), out_dir / f"{stem}_mask.png")
+    save_png_atomic(mask_image(result.mask, classes), out_dir / f"{stem}_mask.png")
     blended = overlay(rgb, result.mask, classes, alpha=args.alpha)
     if not args.no_legend:
         blended = with_legend(blended, draw_legend(classes, np.unique(result.mask)))
-    save_png(blended, out_dir / f"{stem}_overlay.png")
+    save_png_atomic(blended, out_dir / f"{stem}_overlay.png")
     if result.entropy is not None:
         image = uncertainty_image(result.entropy, segmenter.num_classes)
-        save_png(image, out_dir / f"{stem}_uncertainty.png")
+        save_png_atomic(image, out_dir / f"{stem}_uncertainty.png")
 
 
 def run(args) -> int:

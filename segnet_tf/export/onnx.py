@@ -13,7 +13,7 @@ from pathlib import Path
 
 import keras
 
-from segnet_tf.export._atomic import write_atomic
+from segnet_tf.atomic_files import write_bytes_atomic
 from segnet_tf.export.freeze import frozen_serving_default
 
 DEFAULT_OPSET = 17
@@ -51,5 +51,5 @@ def export_onnx(
     proto, _ = tf2onnx.convert.from_function(
         function, input_signature=function.input_signature, opset=opset
     )
-    write_atomic(path, proto.SerializeToString())
+    write_bytes_atomic(path, proto.SerializeToString())
     return path

@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from segnet_tf.export._atomic import write_atomic
+from segnet_tf.atomic_files import write_bytes_atomic
 from segnet_tf.export.freeze import frozen_serving_default
 
 
@@ -69,5 +69,5 @@ def export_tflite(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = convert_tflite(model, pad_to_multiple, builtin_only)
-    write_atomic(path, data)
+    write_bytes_atomic(path, data)
     return path

@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from segnet_tf.classes import ClassList
-
-
-def save_png(image: Image.Image | np.ndarray, path: str | os.PathLike) -> Path:
-    """Save ``image`` as PNG at ``path`` so that readers never see a partial file.
-
-    Args:
-        image: PIL image or uint8 array.
-        path: Destination; its directory must exist.
-    """
-    path = Path(path)
-    image = image if isinstance(image, Image.Image) else Image.fromarray(image)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def mask_image(mask: np.ndarray, classes: ClassList) -> Image.Image:

@@ -10,6 +10,10 @@ from keras import layers
 IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
 IMAGENET_STD_RGB = (58.395, 57.12, 57.375)
 
+# (filters, convolutions) of each block of VGG16's convolutional part, the encoder
+# of SegNet and FCN.
+VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+
 
 def check_num_classes(num_classes) -> int:
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:

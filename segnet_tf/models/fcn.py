@@ -10,6 +10,7 @@ from keras import layers
 
 from segnet_tf.layers import CropToMatch
 from segnet_tf.models._blocks import (
+    VGG16_BLOCKS,
     check_num_classes,
     conv_bn,
     float32_logits,
@@ -19,8 +20,6 @@ from segnet_tf.models._blocks import (
 )
 from segnet_tf.models.registry import register_model
 from segnet_tf.models.vgg16_weights import load_vgg16_encoder_weights
-
-VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 
 
 @keras.saving.register_keras_serializable(package="segnet_tf")

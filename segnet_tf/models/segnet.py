@@ -11,6 +11,7 @@ from keras import layers
 
 from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D, MonteCarloDropout
 from segnet_tf.models._blocks import (
+    VGG16_BLOCKS,
     check_num_classes,
     conv_bn,
     float32_logits,
@@ -21,8 +22,7 @@ from segnet_tf.models._blocks import (
 from segnet_tf.models.registry import register_model
 from segnet_tf.models.vgg16_weights import load_vgg16_encoder_weights
 
-# (filters, convolutions) of each encoder block.
-VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+# (filters, convolutions) of each encoder block of SegNet-Basic.
 BASIC_BLOCKS = ((64, 1), (64, 1), (64, 1), (64, 1))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from segnet_tf.training.io import save_atomic, write_json_atomic, write_text_atomic
+from segnet_tf.atomic_files import save_atomic, write_json_atomic, write_text_atomic
 
 
 def _as_float(value) -> float:

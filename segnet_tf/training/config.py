@@ -16,7 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from segnet_tf.training.io import write_text_atomic
+from segnet_tf.atomic_files import write_text_atomic
 
 DATA_SOURCES = ("camvid", "folder", "synthetic")
 OPTIMIZERS = ("sgd", "adamw")

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from segnet_tf.training.io import jsonable, write_json_atomic
+from segnet_tf.atomic_files import jsonable, write_json_atomic
 
 SUMMARY_KEYS = ("global_accuracy", "class_average_accuracy", "mean_iou", "boundary_f1")
 

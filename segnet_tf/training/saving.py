@@ -8,9 +8,9 @@ import os
 def register_custom_objects() -> None:
     """Import the modules whose Keras objects a trained ``.keras`` file references.
 
-    Layers, models' metrics, the loss and the learning-rate schedules register
-    themselves with Keras on import; ``segnet_tf`` imports lazily, so a bare
-    ``keras.models.load_model`` would not find them.
+    Layers, metrics, the loss and the learning-rate schedules register themselves
+    with Keras on import. ``import segnet_tf`` already imports them; this states the
+    dependency where a model is loaded, whatever the caller imported.
     """
     import segnet_tf.layers  # noqa: F401
     import segnet_tf.metrics  # noqa: F401

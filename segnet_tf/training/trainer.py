@@ -150,6 +150,7 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
     import keras
     import tensorflow as tf
 
+    from segnet_tf.atomic_files import save_atomic, write_json_atomic
     from segnet_tf.data import make_eval_pipeline, make_training_pipeline, median_frequency_weights
     from segnet_tf.metrics import GlobalAccuracy, MeanIoU
     from segnet_tf.models import get_model
@@ -162,7 +163,6 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
         synchronize_batch_norm,
     )
     from segnet_tf.training.evaluate import evaluate_model
-    from segnet_tf.training.io import save_atomic, write_json_atomic
     from segnet_tf.training.losses import MaskedSparseCategoricalCrossentropy
     from segnet_tf.training.saving import load_trained_model
 

@@ -1,8 +1,9 @@
-"""Atomic file writes: a reader (or a crash) never sees a half-written artifact.
+"""Atomic file writes: a reader (or a crash) never sees a half-written file.
 
 Each writer creates a temporary file in the destination folder (same file system,
 so ``os.replace`` is an atomic rename) and renames it over the target only once it
-is complete.
+is complete. Every file the package writes (run artifacts, plots, predictions,
+exports) goes through here.
 """
 
 from __future__ import annotations
@@ -38,6 +39,35 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.remove(tmp_named)
         raise
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write a binary file atomically.
+
+    Args:
+        path: Destination.
+        data: Content.
+    """
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def save_png_atomic(image, path: str | os.PathLike) -> Path:
+    """Save a PIL image (or uint8 array) as a PNG file atomically; returns the path.
+
+    Args:
+        image: ``PIL.Image.Image`` or uint8 array ``[H, W]`` / ``[H, W, 3]``.
+        path: Destination.
+    """
+    from PIL import Image
+
+    image = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    with atomic_path(path, suffix=".png") as tmp:
+        image.save(tmp, format="PNG")
+    return Path(path)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

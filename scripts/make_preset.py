@@ -1,0 +1,67 @@
+"""Turn a finished training run into a bundled preset of the package.
+
+Writes `segnet_tf/presets/<name>.keras` (float32 weights, no optimizer state, so a
+few MB) and `<name>.json` (the class list, which `Segmenter.from_preset` reads, plus
+where the model came from and its test scores from `segnet evaluate`).
+
+    python scripts/make_preset.py RUN_DIR --name camvid_segnet \
+        [--eval-dir RUN_DIR/eval-test] [--command "scripts/train_camvid.sh"]
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "segnet_tf" / "presets"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path, help="folder of a finished `segnet train` run")
+    parser.add_argument("--name", required=True, help="preset name, e.g. camvid_segnet")
+    parser.add_argument("--checkpoint", default="best.keras", help="model file in the run")
+    parser.add_argument("--eval-dir", type=Path, help="`segnet evaluate` output folder")
+    parser.add_argument("--command", default="", help="the command that trained it")
+    args = parser.parse_args(argv)
+
+    import keras
+
+    import segnet_tf
+    from segnet_tf.atomic_files import save_atomic, write_json_atomic
+    from segnet_tf.training import TrainConfig, load_trained_model
+
+    config = TrainConfig.load(args.run_dir / "config.json")
+    classes = json.loads((args.run_dir / "classes.json").read_text())
+    trained = load_trained_model(args.run_dir / args.checkpoint, compile=False)
+    # A run trained under a mixed precision policy saves bfloat16/float16 layers;
+    # the preset is rebuilt in float32 so that every runtime and exporter takes it.
+    keras.config.set_dtype_policy("float32")
+    model = segnet_tf.get_model(config.model, trained.output_shape[-1], width=config.width)
+    model.set_weights(trained.get_weights())
+
+    PRESETS_DIR.mkdir(exist_ok=True)
+    save_atomic(PRESETS_DIR / f"{args.name}.keras", model.save, ".keras")
+    metadata = {
+        "classes": classes,
+        "model": config.model,
+        "width": config.width,
+        "parameters": model.count_params(),
+        "trained_with": args.command,
+        "train_config": config.to_dict(),
+    }
+    if args.eval_dir is not None:
+        scores = json.loads((args.eval_dir / "metrics.json").read_text())
+        metadata["test_scores"] = {
+            key: scores[key]
+            for key in ("global_accuracy", "class_average_accuracy", "mean_iou", "boundary_f1")
+        }
+    write_json_atomic(PRESETS_DIR / f"{args.name}.json", metadata)
+    size_mb = os.path.getsize(PRESETS_DIR / f"{args.name}.keras") / 1e6
+    print(f"wrote {PRESETS_DIR / args.name}.keras ({size_mb:.1f} MB) and .json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
