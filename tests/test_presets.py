@@ -1,0 +1,63 @@
+"""The bundled CamVid model: present, loadable without training, float32, CamVid classes."""
+
+import json
+
+import numpy as np
+
+from segnet_tf.data import CAMVID_CLASSES
+from segnet_tf.inference import PRESETS_DIR, Segmenter
+from segnet_tf.inference.segmenter import list_presets
+
+
+def test_camvid_preset_is_bundled_with_its_provenance():
+    assert "camvid_segnet" in list_presets()
+    metadata = json.loads((PRESETS_DIR / "camvid_segnet.json").read_text())
+    assert metadata["classes"]["names"] == list(CAMVID_CLASSES.names)
+    assert metadata["trained_with"]
+    assert set(metadata["test_scores"]) == {
+        "global_accuracy",
+        "class_average_accuracy",
+        "mean_iou",
+        "boundary_f1",
+    }
+    # A few MB, as a package file should be.
+    assert (PRESETS_DIR / "camvid_segnet.keras").stat().st_size < 20e6
+
+
+def test_camvid_preset_segments_a_street_scene():
+    segmenter = Segmenter.from_preset("camvid_segnet")
+    assert all(w.dtype == "float32" for w in segmenter.model.weights)
+    assert segmenter.classes == CAMVID_CLASSES
+    # A synthetic street: grey sky above, dark road below.
+    image = np.zeros((90, 120, 3), "uint8")
+    image[:45] = (200, 200, 205)
+    image[45:] = (70, 65, 75)
+    result = segmenter.predict(image)
+    assert result.mask.shape == (90, 120)
+    assert result.probabilities.shape == (90, 120, CAMVID_CLASSES.num_classes)
+    np.testing.assert_allclose(result.probabilities.sum(-1), 1.0, atol=1e-4)
+
+
+def test_camvid_preset_scores_on_camvid_test_frames():
+    """Guards against a broken preset (wrong weights or preprocessing): on a few test
+    frames its pixel accuracy must be of the order it recorded on the whole split."""
+    import os
+
+    import pytest
+
+    from segnet_tf.data import camvid_split_pairs
+    from segnet_tf.metrics import SegmentationEvaluator
+
+    data_dir = os.environ.get("SEGNET_CAMVID_DIR")
+    if not data_dir:
+        pytest.skip("SEGNET_CAMVID_DIR not set")
+    from PIL import Image
+
+    recorded = json.loads((PRESETS_DIR / "camvid_segnet.json").read_text())["test_scores"]
+    segmenter = Segmenter.from_preset("camvid_segnet")
+    evaluator = SegmentationEvaluator(11, ignore_class=11, boundary=False)
+    for image_path, mask_path in camvid_split_pairs(data_dir, "test")[::50]:
+        result = segmenter.predict(image_path, probabilities=False)
+        evaluator.update(np.array(Image.open(mask_path))[None], result.mask[None])
+    # Random weights score about 1/11; the recorded figure is over all 233 frames.
+    assert evaluator.result()["global_accuracy"] > 0.6 * recorded["global_accuracy"]
