@@ -16,6 +16,7 @@ COMMANDS = {
     "train": "segnet_tf.cli.train",
     "evaluate": "segnet_tf.cli.evaluate",
     "demo": "segnet_tf.cli.demo",
+    "benchmark": "segnet_tf.cli.benchmark",
 }
 
 

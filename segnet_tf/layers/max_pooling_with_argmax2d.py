@@ -66,6 +66,13 @@ class MaxPoolingWithArgmax2D(keras.layers.Layer):
         check_rank4(input_shape, self.__class__.__name__, "inputs")
 
     def call(self, inputs):
+        # Grappler's arithmetic optimizer swaps `MaxPool*(relu(x))` into
+        # `relu(MaxPool*(x))` and, for MaxPoolWithArgmax, wires the relu into the
+        # indices output too; TensorFlow then rejects the rewritten graph and runs the
+        # whole function unoptimised ("Ignoring multi-device function optimization
+        # failure"). `ensure_shape` (a no-op that forwards its input) between the
+        # activation and the pooling keeps the pattern from matching.
+        inputs = tf.ensure_shape(inputs, inputs.shape)
         pooled, indices = tf.nn.max_pool_with_argmax(
             inputs,
             ksize=(1, *self.pool_size, 1),

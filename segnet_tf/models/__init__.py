@@ -2,10 +2,13 @@
 
 # Importing the builders registers them.
 from segnet_tf.models import fcn, segnet, unet  # noqa: F401
+from segnet_tf.models.folding import FoldedBatchNorm, fold_batch_norm
 from segnet_tf.models.monte_carlo import MonteCarloPrediction, has_mc_dropout, mc_predict
 from segnet_tf.models.registry import get_model, list_models, register_model
 
 __all__ = [
+    "FoldedBatchNorm",
+    "fold_batch_norm",
     "MonteCarloPrediction",
     "get_model",
     "has_mc_dropout",

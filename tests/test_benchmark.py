@@ -1,0 +1,131 @@
+"""The throughput benchmark: FLOP counts, the PyTorch twins, the table, a tiny run."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import segnet_tf
+from segnet_tf.benchmark import conv_flops_per_image
+from segnet_tf.benchmark.run import Row, format_table, main
+
+
+def test_conv_flops_of_a_known_convolution():
+    inputs = keras.Input((5, 6, 2))
+    outputs = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    outputs = keras.layers.Conv2D(3, 1)(outputs)
+    model = keras.Model(inputs, outputs)
+    # 2 FLOPs per multiply-add: 5*6 positions x 4 outputs x 3*3*2 inputs, then 5*6*3*4.
+    assert conv_flops_per_image(model) == 2 * 5 * 6 * 4 * 3 * 3 * 2 + 2 * 5 * 6 * 3 * 4
+
+
+def test_conv_flops_of_segnet_basic_at_180x240():
+    model = segnet_tf.get_model("segnet_basic", 11, input_shape=(180, 240, 3))
+    # Hand count: 7x7 convolutions of 64 filters at 180x240, 90x120, 45x60 and 23x30
+    # (encoder 3 -> 64 first, decoder 64 -> 64), plus the 1x1 classifier.
+    sizes = [180 * 240, 90 * 120, 45 * 60, 23 * 30]
+    encoder = [sizes[0] * 3 * 64] + [s * 64 * 64 for s in sizes[1:]]
+    decoder = [s * 64 * 64 for s in sizes]
+    expected = 2 * 49 * (sum(encoder) + sum(decoder)) + 2 * sizes[0] * 64 * 11
+    assert conv_flops_per_image(model) == expected
+
+
+def test_conv_flops_needs_a_fixed_size():
+    with pytest.raises(ValueError, match="fixed input size"):
+        conv_flops_per_image(segnet_tf.get_model("segnet_basic", 3, width=0.25))
+
+
+def test_table_gives_images_per_second_ratio_and_share_of_peak():
+    row = Row("segnet_basic", (180, 240), "float32", "train", 4, flops_per_image=50e9)
+    row.ours = [2.0, 1.0, 100.0]  # median 2 s per batch of 4 -> 2 images/s
+    row.torch = [4.0, 4.0]  # 1 image/s
+    memory = {("segnet_basic", (180, 240), "float32"): {"tensorflow": {"train": 2**30}}}
+    table = format_table([row], {"float32": 200.0}, memory)
+    last = [cell.strip() for cell in table.splitlines()[-1].strip("|").split("|")]
+    assert last[5:9] == ["2.00", "1.00", "2.00x", "100 (50%)"]
+    assert last[9] == "50 (25%)"
+    assert last[10:] == ["1024", "-"]
+
+
+def _keras_to_torch(keras_model, torch_model):
+    """Copies the Keras weights into the PyTorch twin, layer by layer in order."""
+    import torch
+
+    convs = [layer for layer in keras_model.layers if isinstance(layer, keras.layers.Conv2D)]
+    norms = [
+        layer for layer in keras_model.layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    torch_convs = [m for m in torch_model.modules() if isinstance(m, torch.nn.Conv2d)]
+    torch_norms = [m for m in torch_model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(convs) == len(torch_convs) and len(norms) == len(torch_norms)
+    with torch.no_grad():
+        for layer, module in zip(convs, torch_convs, strict=True):
+            module.weight.copy_(torch.from_numpy(np.transpose(layer.kernel.numpy(), (3, 2, 0, 1))))
+            if layer.use_bias:
+                module.bias.copy_(torch.from_numpy(layer.bias.numpy()))
+        for layer, module in zip(norms, torch_norms, strict=True):
+            module.weight.copy_(torch.from_numpy(layer.gamma.numpy()))
+            module.bias.copy_(torch.from_numpy(layer.beta.numpy()))
+            module.running_mean.copy_(torch.from_numpy(layer.moving_mean.numpy()))
+            module.running_var.copy_(torch.from_numpy(layer.moving_variance.numpy()))
+
+
+@pytest.mark.parametrize("name", ["segnet_basic", "segnet"])
+def test_torch_twin_computes_the_same_network(name):
+    torch = pytest.importorskip("torch")
+    from segnet_tf.benchmark.torch_models import build_torch_model
+
+    keras.utils.set_random_seed(1)
+    model = segnet_tf.get_model(name, 5, width=0.125)
+    twin = build_torch_model(name, 5, width=0.125).eval()
+    assert sum(p.numel() for p in twin.parameters()) == sum(
+        int(np.prod(w.shape)) for w in model.trainable_weights
+    )
+    # Non-trivial BN statistics, so that a mismatched layer order would show.
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape))
+    _keras_to_torch(model, twin)
+    images = rng.uniform(0, 255, (2, 45, 61, 3)).astype("float32")
+    expected = model(images, training=False).numpy()
+    with torch.no_grad():
+        got = twin(torch.from_numpy(images).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    assert got.shape == expected.shape == (2, 45, 61, 5)
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max())
+
+
+def test_tiny_run_prints_every_row(tmp_path, capsys):
+    out = tmp_path / "rows.json"
+    args = ["--models", "segnet_basic", "--sizes", "16x24", "--repeats", "2", "--steps", "1"]
+    assert main([*args, "--no-memory", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "matmul peak: float32" in printed
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["mode"], r["batch"]) for r in rows] == [("infer", 1), ("infer", 8), ("train", 4)]
+    for row in rows:
+        assert len(row["ours"]) == 2 and all(t > 0 for t in row["ours"])
+        assert row["flops_per_image"] > 0
+    assert rows[2]["flops_per_image"] == 3 * rows[0]["flops_per_image"]
+
+
+def test_cli_has_the_benchmark_subcommand():
+    from segnet_tf.cli import build_parser
+
+    args = build_parser().parse_args(["benchmark", "--quick", "--precision", "bfloat16"])
+    assert args.command == "benchmark" and args.quick and args.precision == ["bfloat16"]
+
+
+def test_peak_rss_sees_an_allocation_and_resets():
+    from segnet_tf.benchmark.run import _peak_rss_bytes, _reset_peak_rss, _rss_bytes
+
+    if not _reset_peak_rss():
+        pytest.skip("this kernel does not let a process reset its peak RSS")
+    baseline = _rss_bytes()
+    block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+    assert _peak_rss_bytes() - baseline > 60 * 2**20
+    del block
+    _reset_peak_rss()
+    assert _peak_rss_bytes() - baseline < 32 * 2**20
