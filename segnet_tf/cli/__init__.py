@@ -15,6 +15,7 @@ COMMANDS = {
     "export": "segnet_tf.cli.export",
     "train": "segnet_tf.cli.train",
     "evaluate": "segnet_tf.cli.evaluate",
+    "adjust": "segnet_tf.cli.adjust",
     "demo": "segnet_tf.cli.demo",
     "benchmark": "segnet_tf.cli.benchmark",
 }

@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing metrics.json")
 
 
-def _run_config(model_path: str):
+def run_config_beside(model_path: str):
     """The TrainConfig saved beside the model, if any."""
     from segnet_tf.training.config import TrainConfig
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--mc-samples {args.mc_samples} is invalid; expected >= 0.")
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit {args.limit} is invalid; expected >= 1.")
-    run_config = _run_config(args.model)
+    run_config = run_config_beside(args.model)
     data = args.data or (run_config.data if run_config else None)
     if data is None:
         raise ValueError("no --data given and no config.json beside the model to take it from.")

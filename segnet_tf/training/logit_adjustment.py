@@ -1,0 +1,124 @@
+"""Choose the strength of post-hoc logit adjustment on validation data.
+
+One pass over the data: each batch's logits are computed once and scored for every
+candidate ``tau`` (``segnet_tf.models.class_prior_offsets``), so a sweep costs about
+one evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+SELECTION_METRICS = ("mean_iou", "class_average_accuracy", "global_accuracy")
+
+
+def training_class_frequencies(dataset, num_classes: int, void_id: int | None) -> np.ndarray:
+    """Pixel share of each real class over a data set (void excluded).
+
+    Args:
+        dataset: Dataset of ``{"segmentation_mask": ...}`` dicts or ``(image, mask)``
+            tuples (e.g. the training split of ``load_split``).
+        num_classes: Number of real classes.
+        void_id: Void id (not counted), or None.
+
+    Raises:
+        ValueError: no labelled pixel, or ids outside the classes that are not void.
+    """
+    from segnet_tf.data.class_weights import class_pixel_counts
+
+    num_labels = num_classes if void_id is None else max(num_classes, void_id + 1)
+    counts, _, out_of_range = class_pixel_counts(dataset, num_labels)
+    extra = counts[num_classes:].copy()
+    if void_id is not None and void_id >= num_classes:
+        extra[void_id - num_classes] = 0
+    if out_of_range or extra.any():
+        raise ValueError(
+            f"labels contain ids outside 0..{num_classes - 1} that are not void "
+            f"({void_id}); expected only class ids and void."
+        )
+    real = counts[:num_classes].astype(np.float64)
+    if real.sum() == 0:
+        raise ValueError("no labelled (non-void) pixel in the data set.")
+    return real / real.sum()
+
+
+def sweep_logit_adjustment(
+    model,
+    dataset,
+    class_frequencies,
+    num_classes: int,
+    ignore_class: int | None = None,
+    taus: Sequence[float] = DEFAULT_TAUS,
+    steps: int | None = None,
+    verbose: int = 1,
+) -> list[dict]:
+    """Score the model with every candidate logit adjustment in one pass.
+
+    Args:
+        model: Maps float32 images ``[B, H, W, 3]`` in [0, 255] to logits (an
+            adjustment it already carries is bypassed).
+        dataset: Iterable of ``(image, mask)`` batches at evaluation resolution.
+        class_frequencies: Training pixel share of each class
+            (:func:`training_class_frequencies`).
+        num_classes: Number of real classes.
+        ignore_class: Void id, ignored by every score.
+        taus: Candidate strengths (0 = the model as trained).
+        steps: Use only the first ``steps`` batches.
+        verbose: 1 shows a progress bar, 0 nothing.
+
+    Returns:
+        One dict per tau, in order: ``tau``, ``offsets``, ``global_accuracy``,
+        ``class_average_accuracy``, ``mean_iou`` and ``per_class_iou``.
+    """
+    import keras
+
+    from segnet_tf.metrics.confusion import confusion_matrix, scores_from_confusion
+    from segnet_tf.models.logit_adjustment import base_logits, class_prior_offsets
+
+    taus = [float(t) for t in taus]
+    if not taus:
+        raise ValueError("`taus` is empty; expected at least one strength to try.")
+    offsets = [class_prior_offsets(class_frequencies, t).astype(np.float32) for t in taus]
+    if offsets[0].size != num_classes:
+        raise ValueError(
+            f"{offsets[0].size} class frequencies for a data set of {num_classes} classes."
+        )
+    logits_model = keras.Model(model.input, base_logits(model))
+    matrices = [np.zeros((num_classes, num_classes), np.int64) for _ in taus]
+    progbar = keras.utils.Progbar(steps, verbose=verbose, unit_name="batch")
+    for step, (images, masks) in enumerate(dataset):
+        if steps is not None and step >= steps:
+            break
+        logits = keras.ops.convert_to_numpy(logits_model(images, training=False))
+        logits = logits.astype(np.float32)
+        masks = np.asarray(masks)
+        for matrix, offset in zip(matrices, offsets, strict=True):
+            predicted = np.argmax(logits + offset, axis=-1).astype(np.int32)
+            matrix += confusion_matrix(masks, predicted, num_classes, ignore_class)
+        progbar.update(step + 1)
+    results = []
+    for tau, offset, matrix in zip(taus, offsets, matrices, strict=True):
+        scores = scores_from_confusion(matrix)
+        results.append(
+            {
+                "tau": tau,
+                "offsets": offset.tolist(),
+                "global_accuracy": scores["global_accuracy"],
+                "class_average_accuracy": scores["class_average_accuracy"],
+                "mean_iou": scores["mean_iou"],
+                "per_class_iou": scores["per_class"]["iou"],
+            }
+        )
+    return results
+
+
+def best_logit_adjustment(results: Sequence[dict], metric: str = "mean_iou") -> dict:
+    """The sweep entry with the highest ``metric`` (the smallest tau on a tie)."""
+    if metric not in SELECTION_METRICS:
+        raise ValueError(f"metric={metric!r}; expected one of {', '.join(SELECTION_METRICS)}.")
+    if not results:
+        raise ValueError("no sweep results to choose from.")
+    return max(results, key=lambda r: (np.nan_to_num(r[metric], nan=-1.0), -r["tau"]))
