@@ -51,21 +51,25 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("index_dtype", ["int32", "int64"])
 @pytest.mark.parametrize("shape, pool, padding", CASES)
-def test_pooling_matches_numpy_reference(shape, pool, padding):
+def test_pooling_matches_numpy_reference(shape, pool, padding, index_dtype):
     x = np.random.default_rng(0).standard_normal(shape).astype("float32")
     pool_pair = (pool, pool) if isinstance(pool, int) else pool
-    pooled, indices = MaxPoolingWithArgmax2D(pool_size=pool, padding=padding)(x)
+    layer = MaxPoolingWithArgmax2D(pool_size=pool, padding=padding, index_dtype=index_dtype)
+    pooled, indices = layer(x)
     expected_pooled, expected_indices = reference_pool_with_argmax(x, pool_pair, padding)
-    assert indices.dtype == tf.int64
+    assert indices.dtype == index_dtype
     np.testing.assert_array_equal(pooled.numpy(), expected_pooled)
     np.testing.assert_array_equal(indices.numpy(), expected_indices)
 
 
+@pytest.mark.parametrize("index_dtype", ["int32", "int64"])
 @pytest.mark.parametrize("shape, pool, padding", CASES)
-def test_unpooling_matches_numpy_reference(shape, pool, padding):
+def test_unpooling_matches_numpy_reference(shape, pool, padding, index_dtype):
     x = np.random.default_rng(1).standard_normal(shape).astype("float32")
-    pooled, indices = MaxPoolingWithArgmax2D(pool_size=pool, padding=padding)(x)
+    layer = MaxPoolingWithArgmax2D(pool_size=pool, padding=padding, index_dtype=index_dtype)
+    pooled, indices = layer(x)
     unpooled = MaxUnpooling2D()([pooled, indices, x])
     expected = reference_unpool(pooled.numpy(), indices.numpy(), shape)
     np.testing.assert_array_equal(unpooled.numpy(), expected)
@@ -92,22 +96,35 @@ def test_two_input_unpooling_doubles_the_size():
     )
 
 
-def test_indices_past_float32_precision_are_exact():
+@pytest.mark.parametrize("index_dtype", ["int32", "int64"])
+def test_indices_past_float32_precision_are_exact(index_dtype):
     # 4 * (2**22 + 3) > 2**24 positions: float32 would round the larger indices.
     channels = 2**22 + 3
     x = np.zeros((1, 2, 2, channels), "float32")
     x[0, 1, 1, :] = 1.0  # every maximum at the last spatial position
-    pooled, indices = MaxPoolingWithArgmax2D()(x)
+    pooled, indices = MaxPoolingWithArgmax2D(index_dtype=index_dtype)(x)
     expected = 3 * channels + np.arange(channels)
     np.testing.assert_array_equal(indices.numpy().reshape(-1), expected)
     unpooled = MaxUnpooling2D()([pooled, indices, x]).numpy()
     np.testing.assert_array_equal(unpooled, x)
 
 
+def test_int32_indices_refuse_inputs_they_cannot_address():
+    with pytest.raises(ValueError, match="index_dtype='int64'"):
+        MaxPoolingWithArgmax2D()(keras.Input((2**16, 2**15, 1), batch_size=1))
+    # int64 indices address it (the symbolic call allocates nothing).
+    _, indices = MaxPoolingWithArgmax2D(index_dtype="int64")(
+        keras.Input((2**16, 2**15, 1), batch_size=1)
+    )
+    assert indices.dtype == "int64"
+    with pytest.raises(ValueError, match="index_dtype"):
+        MaxPoolingWithArgmax2D(index_dtype="float32")
+
+
 def test_symbolic_shapes_match_eager_shapes():
     inputs = keras.Input((None, None, 4))
     pooled, indices = MaxPoolingWithArgmax2D()(inputs)
-    assert indices.dtype == "int64"
+    assert indices.dtype == "int32"
     unpooled = MaxUnpooling2D()([pooled, indices, inputs])
     assert tuple(unpooled.shape) == (None, None, None, 4)
     fixed = keras.Input((45, 61, 4), batch_size=2)
@@ -118,12 +135,14 @@ def test_symbolic_shapes_match_eager_shapes():
     assert tuple(eager.shape) == (2, 23, 31, 4)
 
 
-def test_pooling_gradient_flows_to_the_argmax():
+@pytest.mark.parametrize("index_dtype", ["int32", "int64"])
+def test_pooling_gradient_flows_to_the_argmax(index_dtype):
+    # int64 uses TensorFlow's MaxPoolGradWithArgmax, int32 the layer's own gradient.
     x = tf.constant(np.random.default_rng(4).standard_normal((2, 5, 7, 3)), tf.float32)
     upstream = np.random.default_rng(5).standard_normal((2, 3, 4, 3)).astype("float32")
     with tf.GradientTape() as tape:
         tape.watch(x)
-        pooled, indices = MaxPoolingWithArgmax2D()(x)
+        pooled, indices = MaxPoolingWithArgmax2D(index_dtype=index_dtype)(x)
         loss = tf.reduce_sum(pooled * upstream)
     gradient = tape.gradient(loss, x).numpy()
     expected = reference_unpool(upstream, indices.numpy(), x.shape)
@@ -170,7 +189,7 @@ def test_keras_file_round_trip_gives_identical_outputs(tmp_path):
 def test_float_value_dtypes(dtype):
     x = tf.cast(np.random.default_rng(9).standard_normal((2, 5, 7, 3)), dtype)
     pooled, indices = MaxPoolingWithArgmax2D(dtype=dtype)(x)
-    assert pooled.dtype == dtype and indices.dtype == tf.int64
+    assert pooled.dtype == dtype and indices.dtype == tf.int32
     unpooled = MaxUnpooling2D(dtype=dtype)([pooled, indices, x])
     assert unpooled.dtype == dtype
     expected = reference_unpool(pooled.numpy().astype("float32"), indices.numpy(), x.shape)
@@ -178,11 +197,11 @@ def test_float_value_dtypes(dtype):
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_mixed_precision_keeps_indices_int64(policy, dtype_policy):
+def test_mixed_precision_keeps_indices_integer(policy, dtype_policy):
     dtype_policy(policy)
     model = _pool_unpool_model()
     pool_output, indices = model.get_layer("pool").output
-    assert indices.dtype == "int64"
+    assert indices.dtype == "int32"
     assert pool_output.dtype == policy.split("_")[1]
     model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(True))
     x = np.random.default_rng(10).standard_normal((2, 8, 8, 3)).astype("float32")

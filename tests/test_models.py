@@ -176,3 +176,31 @@ def test_bad_num_classes_raises(num_classes):
 def test_bad_width_raises(width):
     with pytest.raises(ValueError, match="width"):
         segnet_tf.get_model("segnet_basic", 11, width=width)
+
+
+def test_input_scale_runs_the_network_on_a_resized_image():
+    import tensorflow as tf
+
+    full = segnet_tf.get_model("segnet_basic", 4, width=0.125)
+    half = segnet_tf.get_model("segnet_basic", 4, width=0.125, input_scale=0.5)
+    assert half.count_params() == full.count_params()
+    half.set_weights(full.get_weights())
+    x = np.random.default_rng(0).uniform(0, 255, (2, 36, 50, 3)).astype("float32")
+    expected = tf.image.resize(full(tf.image.resize(x, (18, 25))), (36, 50))
+    out = half(x)
+    assert tuple(out.shape) == (2, 36, 50, 4) and out.dtype == "float32"
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_input_scale_survives_saving(tmp_path):
+    model = segnet_tf.get_model("segnet", 3, width=1 / 16, input_scale=0.5)
+    x = np.random.default_rng(1).uniform(0, 255, (1, 45, 61, 3)).astype("float32")
+    path = tmp_path / "half.keras"
+    model.save(path)
+    np.testing.assert_array_equal(keras.models.load_model(path)(x).numpy(), model(x).numpy())
+
+
+@pytest.mark.parametrize("scale", [0, -0.5, True, "half"])
+def test_bad_input_scale_raises(scale):
+    with pytest.raises(ValueError, match="scale"):
+        segnet_tf.get_model("segnet_basic", 3, width=0.125, input_scale=scale)

@@ -2,8 +2,10 @@
 
 Only ``serving_default`` (uint8 images -> ``class_ids``, ``probabilities``) is
 exported: ONNX has no image decoder, so ``serve_image_bytes`` has no equivalent.
-tf2onnx converts ``MaxPoolWithArgmax`` (to ONNX ``MaxPool`` with indices) and
-``ScatterNd`` directly, so no rewrite is needed.
+Pooling and unpooling are exported in their window form
+(:mod:`segnet_tf.export.portable`, as for TFLite): tf2onnx would turn the unpooling's
+scatter-add (``UnsortedSegmentSum``) into a sort-based graph (``Unique``, ``TopK``),
+while the window form maps to plain ``Slice``/``ArgMax``/``DepthToSpace`` nodes.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def export_onnx(
         ) from err
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    function, _ = frozen_serving_default(model, pad_to_multiple)
+    function, _ = frozen_serving_default(model, pad_to_multiple, builtin_only=True)
     proto, _ = tf2onnx.convert.from_function(
         function, input_signature=function.input_signature, opset=opset
     )

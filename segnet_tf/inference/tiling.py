@@ -1,7 +1,7 @@
 """Bounded-memory helpers for large images: overlapping tiles and chunked resizing.
 
 Running the network on a whole 20-megapixel photo would need tens of gigabytes of
-activations (SegNet keeps every pre-pool map and its int64 argmax indices for the
+activations (SegNet keeps every pre-pool map and its argmax indices for the
 decoder). Instead the image is cut into overlapping tiles whose predictions are
 blended with weights that fall off towards the tile edges, where the network sees
 the least context; seams then do not show in the mask.

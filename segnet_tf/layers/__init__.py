@@ -6,6 +6,7 @@ from segnet_tf.layers.fused_batch_norm import FusedBatchNormalization
 from segnet_tf.layers.max_pooling_with_argmax2d import MaxPoolingWithArgmax2D
 from segnet_tf.layers.max_unpooling2d import MaxUnpooling2D
 from segnet_tf.layers.monte_carlo_dropout import MonteCarloDropout
+from segnet_tf.layers.resize import ResizeToMatch, ScaleSpatial
 
 __all__ = [
     "ClassLogitOffset",
@@ -14,4 +15,6 @@ __all__ = [
     "MaxPoolingWithArgmax2D",
     "MaxUnpooling2D",
     "MonteCarloDropout",
+    "ResizeToMatch",
+    "ScaleSpatial",
 ]

@@ -37,6 +37,9 @@ class TrainConfig:
     Args:
         model: Registered model name (``segnet_tf.list_models()``).
         width: Filter-count multiplier of the model (e.g. 0.25; 1/16 for tiny tests).
+        input_scale: SegNet-family models only: the network runs on its input resized
+            by this factor and its logits are resized back (0.5: a quarter of the
+            compute; the model still takes and scores full-resolution images).
         data: Data source: ``camvid``, ``folder`` (SegNet layout: ``train/``,
             ``trainannot/``, ``val/``, ``valannot/`` and a ``classes.json``) or
             ``synthetic`` (procedural scenes, no files).
@@ -82,6 +85,9 @@ class TrainConfig:
 
     model: str = _opt("segnet_basic", "registered model name")
     width: float = _opt(1.0, "filter-count multiplier (e.g. 0.25)")
+    input_scale: float = _opt(
+        1.0, "SegNet models: run the network at this fraction of the input size", metavar="S"
+    )
     data: str = _opt("camvid", "data source", choices=DATA_SOURCES)
     data_dir: str | None = _opt(
         None, "data folder (camvid: defaults to $SEGNET_CAMVID_DIR)", metavar="DIR"
@@ -158,6 +164,16 @@ class TrainConfig:
         models = list_models()
         need(self.model in models, "model", f"one of {', '.join(models)}")
         need(_is_number(self.width) and self.width > 0, "width", "a number > 0")
+        need(
+            _is_number(self.input_scale) and 0 < self.input_scale <= 4,
+            "input_scale",
+            "a number in (0, 4]",
+        )
+        need(
+            self.input_scale == 1.0 or "segnet" in self.model,
+            "input_scale",
+            "1.0 for unet and fcn models (only the SegNet family resizes its input)",
+        )
         need(self.data in DATA_SOURCES, "data", f"one of {', '.join(DATA_SOURCES)}")
         if self.data == "folder":
             need(bool(self.data_dir), "data_dir", "a folder for --data folder")

@@ -240,7 +240,8 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
 
     # --- Model. ---
     with strategy.scope():
-        model = get_model(config.model, num_classes, width=config.width)
+        scale = {"input_scale": config.input_scale} if config.input_scale != 1.0 else {}
+        model = get_model(config.model, num_classes, width=config.width, **scale)
         model.compile(
             optimizer=_make_optimizer(config, steps_per_epoch * config.epochs),
             loss=MaskedSparseCategoricalCrossentropy(num_classes, class_weights, void_id),
