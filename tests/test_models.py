@@ -178,29 +178,38 @@ def test_bad_width_raises(width):
         segnet_tf.get_model("segnet_basic", 11, width=width)
 
 
-def test_input_scale_runs_the_network_on_a_resized_image():
+@pytest.mark.parametrize("name", ["segnet_basic", "unet", "fcn8s"])
+def test_with_input_scale_runs_the_layers_on_a_resized_image(name):
     import tensorflow as tf
 
-    full = segnet_tf.get_model("segnet_basic", 4, width=0.125)
-    half = segnet_tf.get_model("segnet_basic", 4, width=0.125, input_scale=0.5)
-    assert half.count_params() == full.count_params()
-    half.set_weights(full.get_weights())
+    from segnet_tf.models import with_input_scale
+
+    model = segnet_tf.get_model(name, 4, width=0.125)
+    half = with_input_scale(model, 0.5)
+    assert half.get_layer(model.layers[2].name) is model.layers[2]  # shared, not copied
     x = np.random.default_rng(0).uniform(0, 255, (2, 36, 50, 3)).astype("float32")
-    expected = tf.image.resize(full(tf.image.resize(x, (18, 25))), (36, 50))
+    expected = tf.image.resize(model(tf.image.resize(x, (18, 25))), (36, 50))
     out = half(x)
     assert tuple(out.shape) == (2, 36, 50, 4) and out.dtype == "float32"
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
+    assert with_input_scale(model, 1.0) is model
 
 
-def test_input_scale_survives_saving(tmp_path):
-    model = segnet_tf.get_model("segnet", 3, width=1 / 16, input_scale=0.5)
+def test_with_input_scale_survives_saving(tmp_path):
+    from segnet_tf.models import with_input_scale
+
+    model = with_input_scale(segnet_tf.get_model("segnet", 3, width=1 / 16), 0.5)
     x = np.random.default_rng(1).uniform(0, 255, (1, 45, 61, 3)).astype("float32")
     path = tmp_path / "half.keras"
     model.save(path)
     np.testing.assert_array_equal(keras.models.load_model(path)(x).numpy(), model(x).numpy())
+    with pytest.raises(ValueError, match="already resizes"):
+        with_input_scale(model, 0.5)
 
 
 @pytest.mark.parametrize("scale", [0, -0.5, True, "half"])
 def test_bad_input_scale_raises(scale):
+    from segnet_tf.models import with_input_scale
+
     with pytest.raises(ValueError, match="scale"):
-        segnet_tf.get_model("segnet_basic", 3, width=0.125, input_scale=scale)
+        with_input_scale(segnet_tf.get_model("segnet_basic", 3, width=0.125), scale)

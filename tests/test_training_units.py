@@ -81,7 +81,7 @@ def test_config_json_roundtrip_and_unknown_keys(tmp_path):
         ({"scale_range": (0.0, 1.0)}, "--scale-range"),
         ({"validation_image_size": (360,)}, "--validation-image-size"),
         ({"input_scale": 0.0}, "--input-scale"),
-        ({"model": "unet", "input_scale": 0.5}, "--input-scale"),
+        ({"input_scale": 8.0}, "--input-scale"),
     ],
 )
 def test_validate_names_the_bad_field(changes, flag):
@@ -209,7 +209,7 @@ def test_mixed_precision_trains_in_bfloat16_and_restores_the_policy(tmp_path):
 
 
 def test_input_scale_trains_a_model_that_scores_full_resolution(tmp_path):
-    from segnet_tf.training import TrainConfig, train
+    from segnet_tf.training import TrainConfig, load_trained_model, train
 
     config = TrainConfig(
         data="synthetic", synthetic_images=8, image_size=(32, 48), width=0.0625,
@@ -217,9 +217,12 @@ def test_input_scale_trains_a_model_that_scores_full_resolution(tmp_path):
         mixed_precision=True, run_dir=str(tmp_path / "run"),
     )  # fmt: skip
     result = train(config, verbose=0)
-    assert result.model.get_layer("input_scale").scale == 0.5
-    assert tuple(result.model(np.zeros((1, 32, 48, 3), "float32")).shape) == (1, 32, 48, 6)
+    best = load_trained_model(result.run_dir / "best.keras", compile=False)
+    for model in (result.model, best):
+        assert model.get_layer("input_scale").scale == 0.5
+        assert tuple(model(np.zeros((1, 32, 48, 3), "float32")).shape) == (1, 32, 48, 6)
     assert math.isfinite(result.history["loss"][0])
+    assert result.metrics["num_images"] > 0  # scored at full resolution
 
 
 def test_nan_guard_stops_training_and_reports_where():

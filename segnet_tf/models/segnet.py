@@ -9,13 +9,7 @@ Convolutional Encoder-Decoder Architectures for Scene Understanding". 2015.
 import keras
 from keras import layers
 
-from segnet_tf.layers import (
-    MaxPoolingWithArgmax2D,
-    MaxUnpooling2D,
-    MonteCarloDropout,
-    ResizeToMatch,
-    ScaleSpatial,
-)
+from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D, MonteCarloDropout
 from segnet_tf.models._blocks import (
     VGG16_BLOCKS,
     check_num_classes,
@@ -47,7 +41,6 @@ def build_encoder_decoder(
     decoder_relu: bool,
     dropout_blocks=(),
     dropout_rate: float = 0.5,
-    input_scale: float = 1.0,
     input_shape=(None, None, 3),
     name: str = "segnet",
 ) -> keras.Model:
@@ -70,22 +63,15 @@ def build_encoder_decoder(
             on at inference (Bayesian SegNet): after the encoder block's pooling
             and after the decoder block's last convolution.
         dropout_rate: float. Dropout rate of those layers.
-        input_scale: float. The network runs on the input resized by this factor
-            and its logits are resized back (bilinear); 0.5 costs a quarter of the
-            full-resolution compute. 1.0 adds no resizing.
         input_shape: tuple. `(height, width, 3)`, None for any size.
         name: str. Model name.
     """
     check_num_classes(num_classes)
-    if isinstance(input_scale, bool) or not isinstance(input_scale, (int, float)):
-        raise ValueError(f"`input_scale` must be a number. Received: {input_scale!r}")
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"`dropout_rate` must be in [0, 1). Received: {dropout_rate!r}")
     filters = [scaled_filters(f, width) for f, _ in blocks]
     images = image_input(input_shape)
     x = standardize(images)
-    if input_scale != 1.0:
-        x = ScaleSpatial(input_scale, name="input_scale")(x)
 
     skips = []  # (pre-pool tensor, indices) of each encoder block
     for index, (_, num_convs) in enumerate(blocks, start=1):
@@ -112,10 +98,7 @@ def build_encoder_decoder(
             x = MonteCarloDropout(dropout_rate, name=f"decoder{index}_dropout")(x)
 
     x = layers.Conv2D(num_classes, 1, name="classifier")(x)
-    logits = float32_logits(x)
-    if input_scale != 1.0:
-        logits = ResizeToMatch(name="logits_resize", dtype="float32")([logits, images])
-    return keras.Model(images, logits, name=name)
+    return keras.Model(images, float32_logits(x), name=name)
 
 
 @register_model("segnet")
@@ -123,7 +106,6 @@ def build_segnet(
     num_classes: int,
     width: float = 1.0,
     encoder_weights=None,
-    input_scale: float = 1.0,
     input_shape=(None, None, 3),
     name: str = "segnet",
 ) -> keras.Model:
@@ -136,9 +118,6 @@ def build_segnet(
         width: float. Multiplier on the filters (64, 128, 256, 512, 512). Defaults to 1.0.
         encoder_weights: None, `"imagenet"` (Keras' VGG16 ImageNet weights, downloaded
             by Keras) or the path to a VGG16 `.h5` / `.weights.h5` file. Needs width 1.0.
-        input_scale: float. The network runs on the input resized by this factor
-            and its logits are resized back (bilinear); 0.5 costs a quarter of the
-            full-resolution compute. Defaults to 1.0.
         input_shape: tuple. `(height, width, 3)`; None for any size.
         name: str. Model name.
 
@@ -155,7 +134,6 @@ def build_segnet(
         width=width,
         use_bias=True,
         decoder_relu=True,
-        input_scale=input_scale,
         input_shape=input_shape,
         name=name,
     )
@@ -169,7 +147,6 @@ def build_segnet_basic(
     num_classes: int,
     width: float = 1.0,
     kernel_size: int = 7,
-    input_scale: float = 1.0,
     input_shape=(None, None, 3),
     name: str = "segnet_basic",
 ) -> keras.Model:
@@ -182,9 +159,6 @@ def build_segnet_basic(
         num_classes: int. Number of output classes.
         width: float. Multiplier on the 64 filters. Defaults to 1.0.
         kernel_size: int. Convolution kernel size. Defaults to 7.
-        input_scale: float. The network runs on the input resized by this factor
-            and its logits are resized back (bilinear); 0.5 costs a quarter of the
-            full-resolution compute. Defaults to 1.0.
         input_shape: tuple. `(height, width, 3)`; None for any size.
         name: str. Model name.
     """
@@ -195,7 +169,6 @@ def build_segnet_basic(
         width=width,
         use_bias=False,
         decoder_relu=False,
-        input_scale=input_scale,
         input_shape=input_shape,
         name=name,
     )
@@ -207,7 +180,6 @@ def build_bayesian_segnet(
     width: float = 1.0,
     dropout_rate: float = 0.5,
     encoder_weights=None,
-    input_scale: float = 1.0,
     input_shape=(None, None, 3),
     name: str = "bayesian_segnet",
 ) -> keras.Model:
@@ -222,9 +194,6 @@ def build_bayesian_segnet(
         width: float. Multiplier on the filters. Defaults to 1.0.
         dropout_rate: float. Defaults to 0.5.
         encoder_weights: as for `build_segnet`.
-        input_scale: float. The network runs on the input resized by this factor
-            and its logits are resized back (bilinear); 0.5 costs a quarter of the
-            full-resolution compute. Defaults to 1.0.
         input_shape: tuple. `(height, width, 3)`; None for any size.
         name: str. Model name.
     """
@@ -237,7 +206,6 @@ def build_bayesian_segnet(
         decoder_relu=True,
         dropout_blocks=central_blocks(len(VGG16_BLOCKS)),
         dropout_rate=dropout_rate,
-        input_scale=input_scale,
         input_shape=input_shape,
         name=name,
     )
@@ -252,7 +220,6 @@ def build_bayesian_segnet_basic(
     width: float = 1.0,
     kernel_size: int = 7,
     dropout_rate: float = 0.5,
-    input_scale: float = 1.0,
     input_shape=(None, None, 3),
     name: str = "bayesian_segnet_basic",
 ) -> keras.Model:
@@ -264,9 +231,6 @@ def build_bayesian_segnet_basic(
         width: float. Multiplier on the 64 filters. Defaults to 1.0.
         kernel_size: int. Defaults to 7.
         dropout_rate: float. Defaults to 0.5.
-        input_scale: float. The network runs on the input resized by this factor
-            and its logits are resized back (bilinear); 0.5 costs a quarter of the
-            full-resolution compute. Defaults to 1.0.
         input_shape: tuple. `(height, width, 3)`; None for any size.
         name: str. Model name.
     """
@@ -279,7 +243,6 @@ def build_bayesian_segnet_basic(
         decoder_relu=False,
         dropout_blocks=central_blocks(len(BASIC_BLOCKS)),
         dropout_rate=dropout_rate,
-        input_scale=input_scale,
         input_shape=input_shape,
         name=name,
     )

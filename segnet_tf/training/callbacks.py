@@ -123,6 +123,9 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         mode: ``"max"`` or ``"min"``.
         sidecar_extra: More keys for the sidecar (e.g. ``{"classes": ...}``, which
             ``segnet_tf.inference`` reads from ``<stem>.json``).
+        transform: Optional function giving the model to save from the trained one,
+            called once at the start of training; the result must share the trained
+            model's weights (e.g. ``segnet_tf.models.with_input_scale``).
     """
 
     def __init__(
@@ -131,6 +134,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         monitor: str = "val_mean_iou",
         mode: str = "max",
         sidecar_extra: dict | None = None,
+        transform=None,
     ):
         super().__init__()
         if mode not in ("max", "min"):
@@ -142,8 +146,11 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         self.sidecar_extra = dict(sidecar_extra or {})
         self.best: float | None = None
         self.best_epoch: int | None = None
+        self.transform = transform
+        self._saved_model = None
 
     def on_train_begin(self, logs=None):
+        self._saved_model = self.transform(self.model) if self.transform else self.model
         info = read_best_info(self.sidecar)
         if info and info.get("monitor") == self.monitor and self.path.exists():
             self.best, self.best_epoch = info["value"], info["epoch"]
@@ -160,7 +167,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             return
         value = _as_float(logs[self.monitor])
         if self._better(value):
-            save_atomic(self.path, self.model.save, ".keras")
+            save_atomic(self.path, self._saved_model.save, ".keras")
             self.best, self.best_epoch = value, int(epoch)
             write_json_atomic(
                 self.sidecar,

@@ -37,9 +37,13 @@ class TrainConfig:
     Args:
         model: Registered model name (``segnet_tf.list_models()``).
         width: Filter-count multiplier of the model (e.g. 0.25; 1/16 for tiny tests).
-        input_scale: SegNet-family models only: the network runs on its input resized
-            by this factor and its logits are resized back (0.5: a quarter of the
-            compute; the model still takes and scores full-resolution images).
+        input_scale: The network works at this fraction of the resolution: it trains
+            and validates on images (and labels) resized by this factor, and the
+            saved models (``best.keras``, ``model.keras``) resize their input by it
+            and their logits back (``segnet_tf.models.with_input_scale``), so they
+            take and score full-resolution images. 0.5 costs a quarter of the
+            compute. ``image_size`` and ``validation_image_size`` stay in input
+            pixels.
         data: Data source: ``camvid``, ``folder`` (SegNet layout: ``train/``,
             ``trainannot/``, ``val/``, ``valannot/`` and a ``classes.json``) or
             ``synthetic`` (procedural scenes, no files).
@@ -86,7 +90,7 @@ class TrainConfig:
     model: str = _opt("segnet_basic", "registered model name")
     width: float = _opt(1.0, "filter-count multiplier (e.g. 0.25)")
     input_scale: float = _opt(
-        1.0, "SegNet models: run the network at this fraction of the input size", metavar="S"
+        1.0, "train the network at this fraction of the image size (0.5: 4x cheaper)", metavar="S"
     )
     data: str = _opt("camvid", "data source", choices=DATA_SOURCES)
     data_dir: str | None = _opt(
@@ -168,11 +172,6 @@ class TrainConfig:
             _is_number(self.input_scale) and 0 < self.input_scale <= 4,
             "input_scale",
             "a number in (0, 4]",
-        )
-        need(
-            self.input_scale == 1.0 or "segnet" in self.model,
-            "input_scale",
-            "1.0 for unet and fcn models (only the SegNet family resizes its input)",
         )
         need(self.data in DATA_SOURCES, "data", f"one of {', '.join(DATA_SOURCES)}")
         if self.data == "folder":

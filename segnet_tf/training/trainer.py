@@ -56,6 +56,11 @@ def _mixed_precision_policy() -> str:
     return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
 
 
+def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    """``(height, width)`` times ``scale``, rounded, at least 1 pixel each."""
+    return tuple(max(1, round(v * scale)) for v in size)
+
+
 def _make_optimizer(config: TrainConfig, total_steps: int):
     import keras
 
@@ -153,7 +158,7 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
     from segnet_tf.atomic_files import save_atomic, write_json_atomic
     from segnet_tf.data import make_eval_pipeline, make_training_pipeline, median_frequency_weights
     from segnet_tf.metrics import GlobalAccuracy, MeanIoU
-    from segnet_tf.models import get_model
+    from segnet_tf.models import get_model, with_input_scale
     from segnet_tf.plots import plot_training_curves
     from segnet_tf.training import callbacks as cb
     from segnet_tf.training.data_sources import count_examples, load_split
@@ -202,9 +207,13 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
         options.experimental_distribute.auto_shard_policy = (
             tf.data.experimental.AutoShardPolicy.DATA
         )
+    # With --input-scale the network trains on downscaled images; what is saved
+    # (best.keras, model.keras) wraps it to take and return full-resolution images.
+    train_size = scaled_size(config.image_size, config.input_scale)
+    val_size = scaled_size(config.validation_image_size or config.image_size, config.input_scale)
     train_data = make_training_pipeline(
         train_raw,
-        image_size=config.image_size,
+        image_size=train_size,
         batch_size=config.batch_size,
         augment=config.augment,
         scale_range=config.scale_range,
@@ -219,7 +228,7 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
         val_subset = val_raw.take(config.validation_steps * config.batch_size)
     val_data = make_training_pipeline(
         val_subset,
-        image_size=config.validation_image_size or config.image_size,
+        image_size=val_size,
         batch_size=config.batch_size,
         augment=False,
         shuffle=False,
@@ -240,8 +249,7 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
 
     # --- Model. ---
     with strategy.scope():
-        scale = {"input_scale": config.input_scale} if config.input_scale != 1.0 else {}
-        model = get_model(config.model, num_classes, width=config.width, **scale)
+        model = get_model(config.model, num_classes, width=config.width)
         model.compile(
             optimizer=_make_optimizer(config, steps_per_epoch * config.epochs),
             loss=MaskedSparseCategoricalCrossentropy(num_classes, class_weights, void_id),
@@ -262,8 +270,16 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
 
     nan_guard = cb.NaNGuard()
     history_cb = cb.HistoryCSV(run_dir / rd.HISTORY)
+
+    def full_resolution(trained):
+        return with_input_scale(trained, config.input_scale)
+
     best_cb = cb.BestModelCheckpoint(
-        run_dir / rd.BEST_MODEL, "val_mean_iou", "max", {"classes": classes.to_dict()}
+        run_dir / rd.BEST_MODEL,
+        "val_mean_iou",
+        "max",
+        {"classes": classes.to_dict()},
+        transform=full_resolution,
     )
     callbacks = [nan_guard, history_cb, best_cb, cb.TensorBoardScalars(run_dir / rd.LOGS_DIR)]
     early = None
@@ -282,7 +298,9 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     print(
-        f"segnet train: {config.model} (width {config.width}) on {config.data}: {n_train} "
+        f"segnet train: {config.model} (width {config.width}"
+        + (f", at {config.input_scale}x resolution" if config.input_scale != 1.0 else "")
+        + f") on {config.data}: {n_train} "
         f"training / {n_val} validation images, {steps_per_epoch} steps x {config.epochs} "
         f"epochs -> {run_dir}" + (" (resuming)" if resume else ""),
         flush=True,
@@ -307,6 +325,7 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
     # --- Final artifacts; metrics.json last marks the run finished. ---
     rows = cb.read_history_csv(run_dir / rd.HISTORY)
     history = cb.history_columns(rows)
+    model = full_resolution(model)
     save_atomic(run_dir / rd.FINAL_MODEL, model.save, ".keras")
     plot_training_curves(history, run_dir / rd.CURVES)
     best = cb.read_best_info(run_dir / rd.BEST_INFO) or {}

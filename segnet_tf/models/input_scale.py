@@ -1,0 +1,64 @@
+"""Run a trained model at a fraction of its input's resolution.
+
+A network trained on images downscaled by ``scale`` (``segnet train --input-scale``)
+has learned objects at that scale. :func:`with_input_scale` gives it back its
+full-resolution interface: the returned model resizes its input by ``scale``, runs the
+same layers and resizes the logits back to the input size, so that it is evaluated,
+served and exported on full-resolution images like any other model, at ``scale**2``
+of the compute.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from segnet_tf.layers import ResizeToMatch, ScaleSpatial
+
+
+def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
+    """A model sharing ``model``'s layers that runs them on its input resized by ``scale``.
+
+    Args:
+        model: A functional model with one image input and one logits output.
+        scale: Positive factor, e.g. 0.5; 1.0 returns ``model`` itself.
+
+    Returns:
+        A ``keras.Model`` with the same weights (shared, not copied) and name, whose
+        output has the input's height and width.
+
+    Raises:
+        ValueError: a bad scale, a model with several inputs or outputs, or a model
+            that already resizes its input.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+        raise ValueError(f"`scale` must be a positive number. Received: scale={scale!r}")
+    if scale == 1.0:
+        return model
+    if len(getattr(model, "inputs", None) or []) != 1 or len(model.outputs) != 1:
+        raise ValueError(
+            f"model {model.name!r} must be a functional model with one input and one output."
+        )
+    if any(isinstance(layer, ScaleSpatial) for layer in model.layers):
+        raise ValueError(
+            f"model {model.name!r} already resizes its input ({ScaleSpatial.__name__})."
+        )
+    output_layer = model.outputs[0]._keras_history.operation
+    images = keras.Input(batch_shape=model.input.shape, dtype=model.input.dtype, name="images")
+    scaled = ScaleSpatial(scale, name="input_scale")(images)
+
+    def call_function(layer, *args, **kwargs):
+        # Every layer that read the original input reads the resized one instead.
+        args, kwargs = keras.tree.map_structure(
+            lambda arg: scaled if arg is images else arg, (args, kwargs)
+        )
+        outputs = layer(*args, **kwargs)
+        if layer is output_layer:
+            outputs = ResizeToMatch(name="logits_resize", dtype="float32")([outputs, images])
+        return outputs
+
+    return keras.models.clone_model(
+        model,
+        input_tensors=images,
+        clone_function=lambda layer: layer,  # share the trained layers
+        call_function=call_function,
+    )
