@@ -30,6 +30,8 @@ def main(argv=None) -> int:
 
     import segnet_tf
     from segnet_tf.atomic_files import save_atomic, write_json_atomic
+    from segnet_tf.layers import ClassLogitOffset
+    from segnet_tf.models import with_input_scale, with_logit_adjustment
     from segnet_tf.training import TrainConfig, load_trained_model
 
     config = TrainConfig.load(args.run_dir / "config.json")
@@ -37,8 +39,14 @@ def main(argv=None) -> int:
     trained = load_trained_model(args.run_dir / args.checkpoint, compile=False)
     # A run trained under a mixed precision policy saves bfloat16/float16 layers;
     # the preset is rebuilt in float32 so that every runtime and exporter takes it.
+    # The wrappers a run or `segnet adjust` adds (input scale, logit adjustment) have
+    # no weights and are rebuilt around the float32 network.
     keras.config.set_dtype_policy("float32")
     model = segnet_tf.get_model(config.model, trained.output_shape[-1], width=config.width)
+    model = with_input_scale(model, config.input_scale)
+    offsets = [layer for layer in trained.layers if isinstance(layer, ClassLogitOffset)]
+    if offsets:
+        model = with_logit_adjustment(model, offsets[-1].offsets)
     model.set_weights(trained.get_weights())
 
     PRESETS_DIR.mkdir(exist_ok=True)
@@ -47,6 +55,8 @@ def main(argv=None) -> int:
         "classes": classes,
         "model": config.model,
         "width": config.width,
+        "input_scale": config.input_scale,
+        "logit_offsets": offsets[-1].offsets if offsets else None,
         "parameters": model.count_params(),
         "trained_with": args.command,
         "train_config": config.to_dict(),
