@@ -167,3 +167,41 @@ def test_fused_batch_norm_matches_keras(policy, training, dtype_policy):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     if training:
         assert not np.allclose(w_fused[2], weights[2])  # the moving mean did move
+
+
+def _with_int64_indices(model):
+    """The same model (same weights) with TensorFlow's own int64-index pooling."""
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, MaxPoolingWithArgmax2D):
+            config["index_dtype"] = "int64"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_int32_pooling_and_segment_sum_unpooling_change_nothing(policy, dtype_policy):
+    # The fast path (int32 indices, the layer's own pooling gradient, float32 argmax
+    # under 16-bit policies) against TensorFlow's int64 op and its registered gradient.
+    dtype_policy(policy)
+    model = segnet_tf.get_model("segnet", 5, width=1 / 16)
+    reference = _with_int64_indices(model)
+    x = tf.constant(np.random.default_rng(0).uniform(0, 255, (2, 45, 61, 3)), tf.float32)
+    y = np.random.default_rng(1).integers(0, 5, (2, 45, 61))
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def logits_and_gradients(m):
+        with tf.GradientTape() as tape:
+            logits = m(x, training=True)
+            loss = loss_fn(y, logits)
+        return logits.numpy(), [g.numpy() for g in tape.gradient(loss, m.trainable_weights)]
+
+    logits, gradients = logits_and_gradients(model)
+    expected_logits, expected_gradients = logits_and_gradients(reference)
+    np.testing.assert_array_equal(logits, expected_logits)
+    for got, expected in zip(gradients, expected_gradients, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
