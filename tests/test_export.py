@@ -209,3 +209,31 @@ def test_onnx_matches_keras(tiny_model, tmp_path):
     expected = keras_probabilities(tiny_model, images)
     np.testing.assert_allclose(probabilities, expected, atol=1e-4)
     assert_ids_match(ids, probabilities, expected)
+
+
+@pytest.fixture(scope="module")
+def wrapped_model():
+    """A half-resolution, logit-adjusted model: the layout of the CamVid preset."""
+    from segnet_tf.models import with_input_scale, with_logit_adjustment
+
+    keras.utils.set_random_seed(1)
+    model = with_input_scale(segnet_tf.get_model("segnet", 11, width=1 / 16), 0.5)
+    return with_logit_adjustment(model, np.linspace(-1, 1, 11))
+
+
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
+def test_wrapped_model_exports_to_tflite_and_onnx(wrapped_model, tmp_path):
+    images = images_of((90, 120), seed=3)
+    expected = keras_probabilities(wrapped_model, images)
+    runner = tf.lite.Interpreter(
+        model_path=str(export_tflite(wrapped_model, tmp_path / "model.tflite"))
+    ).get_signature_runner("serving_default")
+    out = runner(images=images)
+    np.testing.assert_allclose(out["probabilities"], expected, atol=1e-4)
+    assert_ids_match(out["class_ids"], out["probabilities"], expected)
+    pytest.importorskip("tf2onnx")
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(str(export_onnx(wrapped_model, tmp_path / "model.onnx")))
+    ids, probabilities = session.run(["class_ids", "probabilities"], {"images": images})
+    np.testing.assert_allclose(probabilities, expected, atol=1e-4)
+    assert_ids_match(ids, probabilities, expected)
