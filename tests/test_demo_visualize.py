@@ -98,3 +98,12 @@ def test_inside_view_needs_unpooling_layers():
     assert not has_inside_view(unet)
     with pytest.raises(ValueError, match="block1_pool"):
         InsideSegNet(unet)
+
+
+def test_inside_view_of_a_half_resolution_model():
+    from segnet_tf.models import with_input_scale
+
+    model = with_input_scale(segnet_tf.get_model("segnet_basic", 11, width=1 / 16), 0.5)
+    maps = InsideSegNet(model).extract(np.zeros((90, 120, 3), np.uint8))
+    # The network's first block works on the half-resolution image.
+    assert maps.encoder.shape[:2] == (45, 60) and maps.pooled.shape[:2] == (23, 30)

@@ -16,15 +16,15 @@ from segnet_tf.layers import ResizeToMatch, ScaleSpatial
 
 
 def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
-    """A model sharing ``model``'s layers that runs them on its input resized by ``scale``.
+    """A copy of ``model`` that runs its layers on its input resized by ``scale``.
 
     Args:
         model: A functional model with one image input and one logits output.
         scale: Positive factor, e.g. 0.5; 1.0 returns ``model`` itself.
 
     Returns:
-        A ``keras.Model`` with the same weights (shared, not copied) and name, whose
-        output has the input's height and width.
+        A ``keras.Model`` with the same weights (copied) and name, whose output has
+        the input's height and width.
 
     Raises:
         ValueError: a bad scale, a model with several inputs or outputs, or a model
@@ -42,7 +42,7 @@ def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
         raise ValueError(
             f"model {model.name!r} already resizes its input ({ScaleSpatial.__name__})."
         )
-    output_layer = model.outputs[0]._keras_history.operation
+    output_name = model.outputs[0]._keras_history.operation.name
     images = keras.Input(batch_shape=model.input.shape, dtype=model.input.dtype, name="images")
     scaled = ScaleSpatial(scale, name="input_scale")(images)
 
@@ -52,13 +52,15 @@ def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
             lambda arg: scaled if arg is images else arg, (args, kwargs)
         )
         outputs = layer(*args, **kwargs)
-        if layer is output_layer:
+        if layer.name == output_name:  # the clone of the output layer
             outputs = ResizeToMatch(name="logits_resize", dtype="float32")([outputs, images])
         return outputs
 
-    return keras.models.clone_model(
-        model,
-        input_tensors=images,
-        clone_function=lambda layer: layer,  # share the trained layers
-        call_function=call_function,
+    # Fresh layers with copied weights rather than shared ones: a shared layer would
+    # belong to two graphs, and `layer.input` / `layer.output` (which the inside view
+    # of the demo reads) would still point into the original one.
+    scaled_model = keras.models.clone_model(
+        model, input_tensors=images, call_function=call_function
     )
+    scaled_model.set_weights(model.get_weights())
+    return scaled_model

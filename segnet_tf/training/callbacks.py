@@ -123,9 +123,9 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         mode: ``"max"`` or ``"min"``.
         sidecar_extra: More keys for the sidecar (e.g. ``{"classes": ...}``, which
             ``segnet_tf.inference`` reads from ``<stem>.json``).
-        transform: Optional function giving the model to save from the trained one,
-            called once at the start of training; the result must share the trained
-            model's weights (e.g. ``segnet_tf.models.with_input_scale``).
+        transform: Optional function from the trained model to the model to save
+            (e.g. wrapping it with ``segnet_tf.models.with_input_scale``), called at
+            each save.
     """
 
     def __init__(
@@ -147,10 +147,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.transform = transform
-        self._saved_model = None
 
     def on_train_begin(self, logs=None):
-        self._saved_model = self.transform(self.model) if self.transform else self.model
         info = read_best_info(self.sidecar)
         if info and info.get("monitor") == self.monitor and self.path.exists():
             self.best, self.best_epoch = info["value"], info["epoch"]
@@ -167,7 +165,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             return
         value = _as_float(logs[self.monitor])
         if self._better(value):
-            save_atomic(self.path, self._saved_model.save, ".keras")
+            to_save = self.transform(self.model) if self.transform else self.model
+            save_atomic(self.path, to_save.save, ".keras")
             self.best, self.best_epoch = value, int(epoch)
             write_json_atomic(
                 self.sidecar,
