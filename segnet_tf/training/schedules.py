@@ -8,6 +8,12 @@ import keras
 from keras import ops
 
 
+def _decay_progress(step, warmup_steps: int, total_steps: int):
+    """0 at the end of warm-up to 1 at ``total_steps``, clamped to [0, 1]."""
+    span = max(total_steps - warmup_steps, 1)
+    return ops.clip((step - warmup_steps) / span, 0.0, 1.0)
+
+
 def _warmup_then(step, base_lr: float, warmup_steps: int, decayed):
     """Linear ramp from base_lr/warmup_steps to base_lr, then ``decayed``."""
     if warmup_steps <= 0:
@@ -53,8 +59,7 @@ class PolyDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
-        span = max(self.total_steps - self.warmup_steps, 1)
-        t = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
+        t = _decay_progress(step, self.warmup_steps, self.total_steps)
         decayed = self.end_lr + (self.base_lr - self.end_lr) * ops.power(1.0 - t, self.power)
         return _warmup_then(step, self.base_lr, self.warmup_steps, decayed)
 
@@ -94,8 +99,7 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
-        span = max(self.total_steps - self.warmup_steps, 1)
-        t = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
+        t = _decay_progress(step, self.warmup_steps, self.total_steps)
         cosine = 0.5 * (1.0 + ops.cos(math.pi * t))
         decayed = self.min_lr + (self.base_lr - self.min_lr) * cosine
         return _warmup_then(step, self.base_lr, self.warmup_steps, decayed)
