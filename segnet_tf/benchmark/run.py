@@ -470,6 +470,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument(
         "--steps", type=int, default=None, help="timed steps per repetition (default 2; --quick 1)"
     )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="idle pause before each timed block, so that the other framework's "
+        "spinning threads are asleep (default 1.0)",
+    )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory probes")
     parser.add_argument(
@@ -562,8 +570,13 @@ def run(args) -> int:
                     if theirs:
                         theirs(1)
                     for _ in range(repeats):  # interleaved
+                        # Each framework's worker threads keep spinning for a while
+                        # after their last task (OpenMP's and Eigen's spin-waits) and
+                        # would steal cores from the other's next timed step.
+                        time.sleep(args.settle)
                         row.ours.extend(ours(steps))
                         if theirs:
+                            time.sleep(args.settle)
                             row.torch.extend(theirs(steps))
                     rows.append(row)
                     ratio = (
