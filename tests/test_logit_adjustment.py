@@ -6,14 +6,11 @@ import keras
 import numpy as np
 import pytest
 
+from segnet_tf.data import class_frequencies
 from segnet_tf.layers import ClassLogitOffset
 from segnet_tf.metrics.confusion import confusion_matrix, scores_from_confusion
 from segnet_tf.models import class_prior_offsets, with_logit_adjustment
-from segnet_tf.training.logit_adjustment import (
-    best_logit_adjustment,
-    sweep_logit_adjustment,
-    training_class_frequencies,
-)
+from segnet_tf.training.logit_adjustment import best_logit_adjustment, sweep_logit_adjustment
 
 
 def test_offsets_remove_the_prior_in_proportion_to_tau():
@@ -123,9 +120,9 @@ def test_class_frequencies_reject_ids_beyond_void():
 
     masks = np.array([[[0, 1, 1, 3]], [[1, 1, 1, 5]]], np.int32)
     with pytest.raises(ValueError, match="outside 0..2"):
-        training_class_frequencies(tf.data.Dataset.from_tensor_slices(
+        class_frequencies(tf.data.Dataset.from_tensor_slices(
             {"segmentation_mask": masks[..., None]}), 3, 3)  # fmt: skip
-    freq = training_class_frequencies(
+    freq = class_frequencies(
         tf.data.Dataset.from_tensor_slices({"segmentation_mask": masks[:1, ..., None]}), 3, 3
     )
     np.testing.assert_allclose(freq, [1 / 3, 2 / 3, 0])

@@ -16,6 +16,8 @@ import argparse
 import os
 import sys
 
+from segnet_tf.cli._data_source import add_data_arguments, resolve_data_source
+
 HELP = "rebalance classes by logit adjustment chosen on validation (raises C)"
 
 
@@ -25,15 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: The subcommand parser.
     """
-    from segnet_tf.training.config import DATA_SOURCES
     from segnet_tf.training.logit_adjustment import DEFAULT_TAUS, SELECTION_METRICS
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("model", help="trained model (.keras), e.g. a run's best.keras")
-    parser.add_argument(
-        "--data", choices=DATA_SOURCES, help="data source (default: from the run's config.json)"
-    )
-    parser.add_argument("--data-dir", metavar="DIR", help="data folder (default: from the run)")
+    add_data_arguments(parser)
     parser.add_argument(
         "--split", default="validation", help="split tau is chosen on (default validation)"
     )
@@ -66,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
     Args:
         args: Parsed arguments.
     """
-    from segnet_tf.cli.evaluate import run_config_beside
     from segnet_tf.training.data_sources import normalize_split
 
     split = normalize_split(args.split)
@@ -76,18 +73,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--limit {args.limit} is invalid; expected >= 1.")
     if any(t < 0 for t in args.taus):
         raise ValueError(f"--taus {args.taus}: every strength must be >= 0.")
-    run_config = run_config_beside(args.model)
-    data = args.data or (run_config.data if run_config else None)
-    if data is None:
-        raise ValueError("no --data given and no config.json beside the model to take it from.")
-    source = {"data_dir": args.data_dir}
-    if run_config is not None and run_config.data == data:
-        source = {
-            "data_dir": args.data_dir or run_config.data_dir,
-            "synthetic_images": run_config.synthetic_images,
-            "image_size": tuple(run_config.image_size),
-            "seed": run_config.seed,
-        }
+    data, source = resolve_data_source(args.model, args.data, args.data_dir)
     stem, _ = os.path.splitext(os.path.abspath(args.model))
     output = args.output or f"{stem}_adjusted.keras"
     if not output.endswith(".keras"):
@@ -97,14 +83,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{output} exists; pass --overwrite to replace it, or choose --output.")
 
     from segnet_tf.atomic_files import save_atomic, write_json_atomic
-    from segnet_tf.data import make_eval_pipeline
+    from segnet_tf.data import class_frequencies, make_eval_pipeline
     from segnet_tf.models import class_prior_offsets, with_logit_adjustment
     from segnet_tf.training.data_sources import load_split
-    from segnet_tf.training.logit_adjustment import (
-        best_logit_adjustment,
-        sweep_logit_adjustment,
-        training_class_frequencies,
-    )
+    from segnet_tf.training.logit_adjustment import best_logit_adjustment, sweep_logit_adjustment
     from segnet_tf.training.saving import load_trained_model
 
     train_raw, classes = load_split(data, "train", **source)
@@ -112,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None:
         dataset = dataset.take(args.limit)
     model = load_trained_model(args.model, compile=False)
-    frequencies = training_class_frequencies(train_raw, classes.num_classes, classes.void_id)
+    frequencies = class_frequencies(train_raw, classes.num_classes, classes.void_id)
     results = sweep_logit_adjustment(
         model,
         make_eval_pipeline(dataset, batch_size=1),

@@ -15,6 +15,8 @@ import argparse
 import os
 import sys
 
+from segnet_tf.cli._data_source import add_data_arguments, resolve_data_source
+
 HELP = "evaluate a saved model (G, C, mIoU, BF, confusion matrix)"
 
 
@@ -24,14 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: The subcommand parser.
     """
-    from segnet_tf.training.config import DATA_SOURCES
-
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("model", help="saved model (.keras), e.g. a run's best.keras")
-    parser.add_argument(
-        "--data", choices=DATA_SOURCES, help="data source (default: from the run's config.json)"
-    )
-    parser.add_argument("--data-dir", metavar="DIR", help="data folder (default: from the run)")
+    add_data_arguments(parser)
     parser.add_argument("--split", default="test", help="train, validation (val) or test")
     parser.add_argument(
         "--batch-size", type=int, default=1, metavar="N", help="images per batch (default 1)"
@@ -65,14 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing metrics.json")
 
 
-def run_config_beside(model_path: str):
-    """The TrainConfig saved beside the model, if any."""
-    from segnet_tf.training.config import TrainConfig
-
-    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
-    return TrainConfig.load(path) if os.path.isfile(path) else None
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``segnet evaluate``; returns the exit code.
 
@@ -88,21 +77,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--mc-samples {args.mc_samples} is invalid; expected >= 0.")
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit {args.limit} is invalid; expected >= 1.")
-    run_config = run_config_beside(args.model)
-    data = args.data or (run_config.data if run_config else None)
-    if data is None:
-        raise ValueError("no --data given and no config.json beside the model to take it from.")
-    same_source = run_config is not None and run_config.data == data
-
-    def pick(value, name, default):
-        if value is not None:
-            return value
-        return getattr(run_config, name) if same_source else default
-
-    data_dir = pick(args.data_dir, "data_dir", None)
-    synthetic_images = pick(args.synthetic_images, "synthetic_images", 64)
-    image_size = tuple(pick(args.image_size, "image_size", (96, 128)))
-    seed = pick(args.seed, "seed", 0)
+    data, source = resolve_data_source(
+        args.model, args.data, args.data_dir, args.synthetic_images, args.image_size, args.seed
+    )
     output_dir = args.output_dir or os.path.join(
         os.path.dirname(os.path.abspath(args.model)), f"eval-{split}"
     )
@@ -118,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from segnet_tf.training.evaluate import evaluate_model, format_results, write_results
     from segnet_tf.training.saving import load_trained_model
 
-    dataset, classes = load_split(data, split, data_dir, synthetic_images, image_size, seed)
+    dataset, classes = load_split(data, split, **source)
     if args.limit is not None:
         dataset = dataset.take(args.limit)
     model = load_trained_model(args.model, compile=False)
@@ -143,15 +120,15 @@ def run(args: argparse.Namespace) -> int:
     settings = {
         "model": os.path.abspath(args.model),
         "data": data,
-        "data_dir": data_dir,
+        "data_dir": source["data_dir"],
         "split": split,
         "batch_size": args.batch_size,
         "mc_samples": args.mc_samples,
         "limit": args.limit,
         "boundary": not args.no_boundary,
-        "synthetic_images": synthetic_images if data == "synthetic" else None,
-        "image_size": list(image_size) if data == "synthetic" else None,
-        "seed": seed if data == "synthetic" else None,
+        "synthetic_images": source["synthetic_images"] if data == "synthetic" else None,
+        "image_size": list(source["image_size"]) if data == "synthetic" else None,
+        "seed": source["seed"] if data == "synthetic" else None,
     }
     write_json_atomic(os.path.join(output_dir, "eval_config.json"), settings)
     paths = write_results(

@@ -8,7 +8,7 @@ Sources (all yield ``{"image": uint8 [H, W, 3], "segmentation_mask": uint8 [H, W
 - :func:`synthetic_dataset` for procedural scenes (no files).
 
 Pipelines: :func:`make_training_pipeline`, :func:`make_eval_pipeline`.
-Class balancing: :func:`median_frequency_weights`.
+Class balancing: :func:`median_frequency_weights`, :func:`class_frequencies`.
 """
 
 from segnet_tf.classes import CAMVID_CLASS_WEIGHTS, CAMVID_CLASSES, ClassList
@@ -20,7 +20,11 @@ from segnet_tf.data.camvid import (
     load_camvid,
     resolve_camvid_dir,
 )
-from segnet_tf.data.class_weights import class_pixel_counts, median_frequency_weights
+from segnet_tf.data.class_weights import (
+    class_frequencies,
+    class_pixel_counts,
+    median_frequency_weights,
+)
 from segnet_tf.data.folders import dataset_class_list, folder_dataset, pair_files
 from segnet_tf.data.image_io import DataError, read_image, read_mask_ids, read_mask_rgb
 from segnet_tf.data.pipeline import (
@@ -49,6 +53,7 @@ __all__ = [
     "make_eval_pipeline",
     "make_training_pipeline",
     "median_frequency_weights",
+    "class_frequencies",
     "pair_files",
     "read_image",
     "read_mask_ids",

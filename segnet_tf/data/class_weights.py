@@ -90,6 +90,46 @@ def class_pixel_counts(
     return counts, presence, bad_total
 
 
+def _class_counts(
+    dataset: tf.data.Dataset, num_classes: int, void_id: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``class_pixel_counts`` over all label ids, checked: only classes and void occur."""
+    if void_id is not None and void_id < num_classes:
+        raise ValueError(f"void_id={void_id} collides with a real class id (< {num_classes}).")
+    num_labels = num_classes if void_id is None else max(num_classes, void_id + 1)
+    counts, presence, bad = class_pixel_counts(dataset, num_labels)
+    extra = counts[num_classes:].copy()
+    if void_id is not None:
+        extra[void_id - num_classes] = 0
+    if bad or extra.any():
+        raise ValueError(
+            f"labels contain ids outside 0..{num_classes - 1}"
+            + (f" other than void {void_id}" if void_id is not None else "")
+            + "; expected only class ids and void."
+        )
+    return counts, presence
+
+
+def class_frequencies(
+    dataset: tf.data.Dataset, num_classes: int, void_id: int | None = None
+) -> np.ndarray:
+    """Pixel share of each real class over a data set (void excluded), streamed.
+
+    Args:
+        dataset: As for :func:`median_frequency_weights`.
+        num_classes: Number of real classes.
+        void_id: Void id (not counted), or None.
+
+    Raises:
+        ValueError: ids outside the classes that are not void, or no labelled pixel.
+    """
+    counts, _ = _class_counts(dataset, num_classes, void_id)
+    real = counts[:num_classes].astype(np.float64)
+    if real.sum() == 0:
+        raise ValueError("no labelled (non-void) pixel in the data set.")
+    return real / real.sum()
+
+
 def median_frequency_weights(
     dataset: tf.data.Dataset,
     num_classes: int,
@@ -117,19 +157,7 @@ def median_frequency_weights(
     """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}; expected one of {MODES}.")
-    if void_id is not None and void_id < num_classes:
-        raise ValueError(f"void_id={void_id} collides with a real class id (< {num_classes}).")
-    num_labels = num_classes if void_id is None else max(num_classes, void_id + 1)
-    counts, presence, bad = class_pixel_counts(dataset, num_labels)
-    extra = counts[num_classes:].copy()
-    if void_id is not None:
-        extra[void_id - num_classes] = 0
-    if bad or extra.any():
-        raise ValueError(
-            f"labels contain ids outside 0..{num_classes - 1}"
-            + (f" other than void {void_id}" if void_id is not None else "")
-            + "; expected only class ids and void."
-        )
+    counts, presence = _class_counts(dataset, num_classes, void_id)
     class_counts = counts[:num_classes].astype(np.float64)
     if mode == "global":
         denom = np.full(num_classes, class_counts.sum())

@@ -24,7 +24,6 @@ _LAZY_ATTRIBUTES = {
     "load_trained_model": "segnet_tf.training.saving",
     "sweep_logit_adjustment": "segnet_tf.training.logit_adjustment",
     "best_logit_adjustment": "segnet_tf.training.logit_adjustment",
-    "training_class_frequencies": "segnet_tf.training.logit_adjustment",
     "register_custom_objects": "segnet_tf.training.saving",
 }
 

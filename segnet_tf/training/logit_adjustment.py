@@ -15,36 +15,6 @@ DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 SELECTION_METRICS = ("mean_iou", "class_average_accuracy", "global_accuracy")
 
 
-def training_class_frequencies(dataset, num_classes: int, void_id: int | None) -> np.ndarray:
-    """Pixel share of each real class over a data set (void excluded).
-
-    Args:
-        dataset: Dataset of ``{"segmentation_mask": ...}`` dicts or ``(image, mask)``
-            tuples (e.g. the training split of ``load_split``).
-        num_classes: Number of real classes.
-        void_id: Void id (not counted), or None.
-
-    Raises:
-        ValueError: no labelled pixel, or ids outside the classes that are not void.
-    """
-    from segnet_tf.data.class_weights import class_pixel_counts
-
-    num_labels = num_classes if void_id is None else max(num_classes, void_id + 1)
-    counts, _, out_of_range = class_pixel_counts(dataset, num_labels)
-    extra = counts[num_classes:].copy()
-    if void_id is not None and void_id >= num_classes:
-        extra[void_id - num_classes] = 0
-    if out_of_range or extra.any():
-        raise ValueError(
-            f"labels contain ids outside 0..{num_classes - 1} that are not void "
-            f"({void_id}); expected only class ids and void."
-        )
-    real = counts[:num_classes].astype(np.float64)
-    if real.sum() == 0:
-        raise ValueError("no labelled (non-void) pixel in the data set.")
-    return real / real.sum()
-
-
 def sweep_logit_adjustment(
     model,
     dataset,
@@ -62,7 +32,7 @@ def sweep_logit_adjustment(
             adjustment it already carries is bypassed).
         dataset: Iterable of ``(image, mask)`` batches at evaluation resolution.
         class_frequencies: Training pixel share of each class
-            (:func:`training_class_frequencies`).
+            (``segnet_tf.data.class_frequencies``).
         num_classes: Number of real classes.
         ignore_class: Void id, ignored by every score.
         taus: Candidate strengths (0 = the model as trained).
