@@ -6,6 +6,18 @@ import tensorflow as tf
 from segnet_tf.layers._validation import check_rank4
 
 
+def check_scale(scale) -> float:
+    """``scale`` as a float; ValueError unless it is a positive number."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+        raise ValueError(f"`scale` must be a positive number. Received: scale={scale!r}")
+    return float(scale)
+
+
+def scaled_length(length: int, scale: float) -> int:
+    """``length * scale`` rounded, at least 1: the sizes :class:`ScaleSpatial` produces."""
+    return max(1, round(length * scale))
+
+
 @keras.saving.register_keras_serializable(package="segnet_tf")
 class ScaleSpatial(keras.layers.Layer):
     """Resizes ``[B, H, W, C]`` maps bilinearly to ``round(H * scale), round(W * scale)``.
@@ -20,9 +32,7 @@ class ScaleSpatial(keras.layers.Layer):
 
     def __init__(self, scale: float, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-            raise ValueError(f"`scale` must be a positive number. Received: scale={scale!r}")
-        self.scale = float(scale)
+        self.scale = check_scale(scale)
 
     def build(self, input_shape):
         check_rank4(input_shape, self.__class__.__name__, "inputs")
@@ -35,7 +45,7 @@ class ScaleSpatial(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         def scaled(length):
-            return None if length is None else max(1, round(length * self.scale))
+            return None if length is None else scaled_length(length, self.scale)
 
         batch, height, width, channels = input_shape
         return (batch, scaled(height), scaled(width), channels)

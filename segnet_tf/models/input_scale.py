@@ -13,6 +13,7 @@ from __future__ import annotations
 import keras
 
 from segnet_tf.layers import ResizeToMatch, ScaleSpatial
+from segnet_tf.layers.resize import check_scale
 
 
 def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
@@ -30,9 +31,7 @@ def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
         ValueError: a bad scale, a model with several inputs or outputs, or a model
             that already resizes its input.
     """
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-        raise ValueError(f"`scale` must be a positive number. Received: scale={scale!r}")
-    if scale == 1.0:
+    if check_scale(scale) == 1.0:
         return model
     if len(getattr(model, "inputs", None) or []) != 1 or len(model.outputs) != 1:
         raise ValueError(

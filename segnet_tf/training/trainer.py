@@ -58,7 +58,9 @@ def _mixed_precision_policy() -> str:
 
 def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
     """``(height, width)`` times ``scale``, rounded, at least 1 pixel each."""
-    return tuple(max(1, round(v * scale)) for v in size)
+    from segnet_tf.layers.resize import scaled_length
+
+    return tuple(scaled_length(v, scale) for v in size)
 
 
 def _make_optimizer(config: TrainConfig, total_steps: int):
