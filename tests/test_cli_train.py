@@ -312,3 +312,47 @@ def test_evaluate_bayesian_model_by_monte_carlo_dropout(tmp_path, capsys):
     assert main([*args, "--mc-samples", "3", "--output-dir", str(out), "--limit", "2"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["mc_samples"] == 3 and metrics["num_images"] == 2
+
+
+def test_flip_averaged_logits_are_mirror_symmetric():
+    import keras
+
+    from segnet_tf.training.evaluate import flip_averaged_logits
+
+    # A horizontal edge detector: its output changes sign under a mirror image.
+    inputs = keras.Input((None, None, 3))
+    edges = keras.layers.Conv2D(
+        2, (1, 3), padding="same", kernel_initializer=keras.initializers.RandomNormal(seed=0)
+    )(inputs)
+    asymmetric = keras.Model(inputs, edges)
+    images = np.random.default_rng(0).uniform(0, 255, (2, 5, 7, 3)).astype("float32")
+    mirror = images[:, :, ::-1]
+    averaged = np.asarray(flip_averaged_logits(asymmetric, images))
+    averaged_of_mirror = np.asarray(flip_averaged_logits(asymmetric, mirror))
+    np.testing.assert_allclose(averaged_of_mirror, averaged[:, :, ::-1], rtol=1e-5, atol=1e-4)
+    plain = np.asarray(asymmetric(images))
+    assert not np.allclose(plain, averaged, atol=1e-2)  # it did average something
+    # A model that is already mirror-symmetric is left as it is.
+    pointwise = keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs))
+    np.testing.assert_allclose(
+        np.asarray(flip_averaged_logits(pointwise, images)),
+        np.asarray(pointwise(images)),
+        rtol=1e-5,
+        atol=1e-4,
+    )
+
+
+def test_evaluate_with_flip_records_it_and_refuses_monte_carlo(tmp_path, finished_run, capsys):
+    model = str(finished_run / "best.keras")
+    out = tmp_path / "flip"
+    assert main(["evaluate", model, "--flip", "--limit", "2", "--output-dir", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["flip"] is True
+    assert json.loads((out / "eval_config.json").read_text())["flip"] is True
+
+    import segnet_tf
+
+    bayes = tmp_path / "bayes.keras"
+    segnet_tf.get_model("bayesian_segnet_basic", 6, width=0.0625).save(bayes)
+    args = ["evaluate", str(bayes), "--data", "synthetic", "--image-size", "32", "32"]
+    assert main([*args, "--flip", "--mc-samples", "2", "--output-dir", str(tmp_path / "x")]) == 2
+    assert "not both" in capsys.readouterr().err

@@ -149,9 +149,10 @@ def test_pooling_gradient_flows_to_the_argmax(index_dtype):
     np.testing.assert_allclose(gradient, expected, rtol=1e-6)
 
 
-def test_unpooling_gradient_gathers_at_the_indices():
+@pytest.mark.parametrize("index_dtype", ["int32", "int64"])
+def test_unpooling_gradient_gathers_at_the_indices(index_dtype):
     x = np.random.default_rng(6).standard_normal((2, 5, 7, 3)).astype("float32")
-    pooled, indices = MaxPoolingWithArgmax2D()(x)
+    pooled, indices = MaxPoolingWithArgmax2D(index_dtype=index_dtype)(x)
     values = tf.Variable(pooled)
     upstream = np.random.default_rng(7).standard_normal(x.shape).astype("float32")
     with tf.GradientTape() as tape:
@@ -159,6 +160,14 @@ def test_unpooling_gradient_gathers_at_the_indices():
     gradient = tape.gradient(loss, values).numpy()
     expected = upstream.reshape(-1)[indices.numpy().reshape(-1)].reshape(pooled.shape)
     np.testing.assert_allclose(gradient, expected, rtol=1e-6)
+
+
+def test_unpooling_refuses_indices_outside_the_reference():
+    # Indices pooled from a larger tensor than the reference address nothing there.
+    x = np.random.default_rng(8).standard_normal((1, 8, 8, 2)).astype("float32")
+    pooled, indices = MaxPoolingWithArgmax2D()(x)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="out of bounds"):
+        MaxUnpooling2D()([pooled, indices, x[:, :4]])
 
 
 def _pool_unpool_model(channels=3):

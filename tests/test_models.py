@@ -30,6 +30,7 @@ def learnable_batch(size=(64, 64), batch=4, num_classes=5, block=16):
 def test_registry_lists_every_architecture():
     expected = {
         "segnet",
+        "segnet_encoder_addition",
         "segnet_basic",
         "bayesian_segnet",
         "bayesian_segnet_basic",
@@ -117,6 +118,24 @@ def test_segnet_decoder_mirrors_vgg16():
         layer for layer in model.layers if isinstance(layer, segnet_tf.layers.MaxUnpooling2D)
     ]
     assert len(unpools) == 5
+
+
+@pytest.mark.parametrize("name", ["segnet", "segnet_basic"])
+def test_encoder_addition_adds_each_encoder_map_to_its_unpooled_map(name):
+    plain = segnet_tf.get_model(name, 5, width=1 / 16)
+    added = segnet_tf.get_model(name, 5, width=1 / 16, encoder_addition=True)
+    assert added.count_params() == plain.count_params()
+    adds = [layer for layer in added.layers if isinstance(layer, keras.layers.Add)]
+    unpools = [layer for layer in added.layers if isinstance(layer, segnet_tf.layers.MaxUnpooling2D)]
+    assert len(adds) == len(unpools) > 0
+    for add in adds:
+        unpooled, encoder_map = (tensor._keras_history.operation for tensor in add.input)
+        assert isinstance(unpooled, segnet_tf.layers.MaxUnpooling2D)
+        assert encoder_map.name.startswith("block") and encoder_map.name.endswith("relu")
+    # Same weights, different outputs: the additions change what the decoder sees.
+    added.set_weights(plain.get_weights())
+    images = np.random.default_rng(0).uniform(0, 255, (1, 32, 48, 3)).astype("float32")
+    assert not np.allclose(added(images).numpy(), plain(images).numpy(), atol=1e-3)
 
 
 def test_segnet_encoder_from_vgg16_weights_file(tmp_path):

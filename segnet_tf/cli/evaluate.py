@@ -41,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Monte-Carlo dropout samples for Bayesian models (default 0: one pass)",
     )
     parser.add_argument(
+        "--flip",
+        action="store_true",
+        help="average each image's logits with those of its mirror image (2x compute)",
+    )
+    parser.add_argument(
         "--limit", type=int, metavar="N", help="evaluate only the first N images (quick checks)"
     )
     parser.add_argument(
@@ -114,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         ignore_class=classes.void_id,
         class_names=classes.class_names,
         mc_samples=args.mc_samples,
+        flip=args.flip,
         boundary=not args.no_boundary,
         verbose=1 if sys.stdout.isatty() else 2,  # 2: one summary line
     )
@@ -124,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         "split": split,
         "batch_size": args.batch_size,
         "mc_samples": args.mc_samples,
+        "flip": args.flip,
         "limit": args.limit,
         "boundary": not args.no_boundary,
         "synthetic_images": source["synthetic_images"] if data == "synthetic" else None,

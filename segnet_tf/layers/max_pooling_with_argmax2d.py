@@ -5,6 +5,7 @@ import math
 import keras
 import tensorflow as tf
 
+from segnet_tf.layers._scatter import scatter_into_zeros
 from segnet_tf.layers._validation import check_rank4, normalize_pair
 
 INDEX_DTYPES = ("int32", "int64")
@@ -39,7 +40,7 @@ def _max_pool_with_int32_argmax(inputs, options):
 
         def gradient(d_pooled, d_indices=None):
             # Each input receives the gradient of the window it was the maximum of.
-            flat = tf.math.unsorted_segment_sum(
+            flat = scatter_into_zeros(
                 tf.reshape(d_pooled, [-1]), tf.reshape(indices, [-1]), tf.size(x)
             )
             return tf.reshape(flat, tf.shape(x))

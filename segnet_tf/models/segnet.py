@@ -41,6 +41,7 @@ def build_encoder_decoder(
     decoder_relu: bool,
     dropout_blocks=(),
     dropout_rate: float = 0.5,
+    encoder_addition: bool = False,
     input_shape=(None, None, 3),
     name: str = "segnet",
 ) -> keras.Model:
@@ -63,6 +64,10 @@ def build_encoder_decoder(
             on at inference (Bayesian SegNet): after the encoder block's pooling
             and after the decoder block's last convolution.
         dropout_rate: float. Dropout rate of those layers.
+        encoder_addition: bool. Whether each unpooled map is added to the encoder's
+            feature map it was pooled from, before the decoder's convolutions (the
+            paper's "EncoderAddition" variant, Table 1): the decoder then sees the
+            full-resolution detail, not only where the maxima were.
         input_shape: tuple. `(height, width, 3)`, None for any size.
         name: str. Model name.
     """
@@ -87,6 +92,8 @@ def build_encoder_decoder(
     for index in range(len(blocks), 0, -1):
         pre_pool, indices = skips[index - 1]
         x = MaxUnpooling2D(name=f"decoder{index}_unpool")([x, indices, pre_pool])
+        if encoder_addition:
+            x = layers.Add(name=f"decoder{index}_add_encoder")([x, pre_pool])
         num_convs = blocks[index - 1][1]
         out_filters = filters[max(index - 2, 0)]
         for conv in range(num_convs, 0, -1):
@@ -106,6 +113,7 @@ def build_segnet(
     num_classes: int,
     width: float = 1.0,
     encoder_weights=None,
+    encoder_addition: bool = False,
     input_shape=(None, None, 3),
     name: str = "segnet",
 ) -> keras.Model:
@@ -118,6 +126,9 @@ def build_segnet(
         width: float. Multiplier on the filters (64, 128, 256, 512, 512). Defaults to 1.0.
         encoder_weights: None, `"imagenet"` (Keras' VGG16 ImageNet weights, downloaded
             by Keras) or the path to a VGG16 `.h5` / `.weights.h5` file. Needs width 1.0.
+        encoder_addition: bool. Add each encoder feature map to the unpooled map of
+            its decoder (see `build_encoder_decoder`). Defaults to False, the paper's
+            SegNet.
         input_shape: tuple. `(height, width, 3)`; None for any size.
         name: str. Model name.
 
@@ -134,6 +145,7 @@ def build_segnet(
         width=width,
         use_bias=True,
         decoder_relu=True,
+        encoder_addition=encoder_addition,
         input_shape=input_shape,
         name=name,
     )
@@ -142,11 +154,36 @@ def build_segnet(
     return model
 
 
+@register_model("segnet_encoder_addition")
+def build_segnet_encoder_addition(
+    num_classes: int,
+    width: float = 1.0,
+    encoder_weights=None,
+    input_shape=(None, None, 3),
+    name: str = "segnet_encoder_addition",
+) -> keras.Model:
+    """SegNet whose decoders add the encoder feature maps to the unpooled maps.
+
+    The paper's "EncoderAddition" decoder (TPAMI 2017, Table 1) on the VGG16 layout:
+    the same layers and parameters as `build_segnet`, one addition per decoder. It
+    is `build_segnet(..., encoder_addition=True)` under a name the CLI can select.
+    """
+    return build_segnet(
+        num_classes,
+        width=width,
+        encoder_weights=encoder_weights,
+        encoder_addition=True,
+        input_shape=input_shape,
+        name=name,
+    )
+
+
 @register_model("segnet_basic")
 def build_segnet_basic(
     num_classes: int,
     width: float = 1.0,
     kernel_size: int = 7,
+    encoder_addition: bool = False,
     input_shape=(None, None, 3),
     name: str = "segnet_basic",
 ) -> keras.Model:
@@ -159,6 +196,8 @@ def build_segnet_basic(
         num_classes: int. Number of output classes.
         width: float. Multiplier on the 64 filters. Defaults to 1.0.
         kernel_size: int. Convolution kernel size. Defaults to 7.
+        encoder_addition: bool. SegNet-Basic-EncoderAddition of the paper's Table 1
+            when True. Defaults to False.
         input_shape: tuple. `(height, width, 3)`; None for any size.
         name: str. Model name.
     """
@@ -169,6 +208,7 @@ def build_segnet_basic(
         width=width,
         use_bias=False,
         decoder_relu=False,
+        encoder_addition=encoder_addition,
         input_shape=input_shape,
         name=name,
     )

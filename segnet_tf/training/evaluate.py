@@ -27,6 +27,7 @@ def evaluate_model(
     ignore_class: int | None = None,
     class_names: Sequence[str] | None = None,
     mc_samples: int = 0,
+    flip: bool = False,
     boundary: bool = True,
     steps: int | None = None,
     verbose: int = 1,
@@ -41,6 +42,8 @@ def evaluate_model(
         ignore_class: Void id (ignored by every score).
         class_names: Names of the real classes (for ``per_class["name"]``).
         mc_samples: Monte-Carlo dropout samples; 0 for a single deterministic pass.
+        flip: Average the logits of each image and of its mirror image
+            (:func:`flip_averaged_logits`), at twice the compute.
         boundary: Also compute the boundary F1 score (the slowest part).
         steps: Evaluate only the first ``steps`` batches.
         verbose: 1 shows a progress bar, 2 one line at the end, 0 nothing.
@@ -49,12 +52,15 @@ def evaluate_model(
         JSON-ready dict with ``global_accuracy``, ``class_average_accuracy``,
         ``mean_iou``, ``boundary_f1`` (fractions in [0, 1], None if undefined),
         ``per_class`` (lists ``name``, ``iou``, ``accuracy``, ``support``,
-        ``boundary_f1``), ``confusion_matrix`` (rows = ground truth), ``num_images``
-        and ``mc_samples``.
+        ``boundary_f1``), ``confusion_matrix`` (rows = ground truth), ``num_images``,
+        ``mc_samples`` and ``flip``.
 
     Raises:
-        ValueError: the model's output channels differ from ``num_classes``.
+        ValueError: the model's output channels differ from ``num_classes``, or both
+            ``mc_samples`` and ``flip`` are set.
     """
+    if mc_samples > 0 and flip:
+        raise ValueError("choose Monte-Carlo sampling or flip averaging, not both.")
     from segnet_tf.metrics import SegmentationEvaluator
     from segnet_tf.models import mc_predict
 
@@ -85,14 +91,37 @@ def evaluate_model(
             probabilities = mc_predict(model, images, mc_samples).probabilities
             predicted = np.argmax(probabilities, axis=-1)
         else:
-            logits = keras.ops.convert_to_numpy(model(images, training=False))
+            logits = flip_averaged_logits(model, images) if flip else model(images)
+            logits = keras.ops.convert_to_numpy(logits)
             predicted = np.argmax(logits.astype(np.float32), axis=-1)
         evaluator.update(np.asarray(masks), predicted.astype(np.int32))
         progbar.update(seen, values=[("mIoU", _current_miou(evaluator))], finalize=False)
     progbar.update(seen, finalize=True)
     result = evaluator.result()
     result["mc_samples"] = int(mc_samples)
+    result["flip"] = bool(flip)
     return jsonable(result)
+
+
+def flip_averaged_logits(model: keras.Model, images):
+    """Test-time flip averaging: the mean of the logits of ``images`` and the mirrored
+    logits of the mirrored images.
+
+    A street scene mirrored left-right is still a street scene (training flips them
+    too), so the two predictions err differently and their mean is usually better.
+
+    Args:
+        model: Maps images ``[B, H, W, 3]`` to logits ``[B, H, W, K]``.
+        images: A batch of images.
+
+    Returns:
+        float32 logits ``[B, H, W, K]``.
+    """
+    images = keras.ops.convert_to_tensor(images, "float32")
+    logits = keras.ops.cast(model(images, training=False), "float32")
+    mirrored = model(keras.ops.flip(images, axis=2), training=False)
+    mirrored = keras.ops.flip(keras.ops.cast(mirrored, "float32"), axis=2)
+    return (logits + mirrored) / 2.0
 
 
 def _current_miou(evaluator) -> float:
