@@ -2,9 +2,11 @@
 
 `UpSampling2D` producing the same output size is the memory-bound floor for
 unpooling: both read the pooled map and write a map four times larger. Both are
-timed in the same run, interleaved, and the ratio is printed.
+timed in the same run, interleaved, and the ratio is printed. A second table times
+the scatter alone (forward) with each of TensorFlow's scatter ops that could do it,
+which is why the layers use `SparseToDense`.
 
-    python scripts/benchmark_layers.py [--repeats 20]
+    python scripts/benchmark_layers.py [--repeats 60]
 """
 
 import argparse
@@ -18,6 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D  # noqa: E402
+from segnet_tf.layers._scatter import scatter_into_zeros  # noqa: E402
 
 SHAPES = [(4, 90, 120, 64), (4, 360, 480, 64)]
 
@@ -50,7 +53,7 @@ def median_seconds(step, repeats):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20, help="timed runs per layer")
+    parser.add_argument("--repeats", type=int, default=60, help="timed runs per layer")
     args = parser.parse_args(argv)
 
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs")
@@ -75,7 +78,26 @@ def main(argv=None) -> int:
             f"{str(list(shape)):>22} {t_unpool * 1e3:10.2f} {t_upsample * 1e3:12.2f} "
             f"{t_unpool / t_upsample:6.2f}"
         )
+    print_scatter_table(rng, args.repeats)
     return 0
+
+
+def print_scatter_table(rng, repeats):
+    """Forward time of the candidate scatters at the largest shape, same run."""
+    shape = SHAPES[-1]
+    reference = tf.constant(rng.standard_normal(shape), tf.float32)
+    values, indices = MaxPoolingWithArgmax2D()(reference)
+    values, indices = tf.reshape(values, [-1]), tf.reshape(indices, [-1])
+    size = int(np.prod(shape))
+    candidates = {
+        "SparseToDense (used)": lambda: scatter_into_zeros(values, indices, tf.constant(size)),
+        "unsorted_segment_sum": lambda: tf.math.unsorted_segment_sum(values, indices, size),
+        "scatter_nd": lambda: tf.scatter_nd(indices[:, None], values, [size]),
+    }
+    print(f"\nscatter alone, forward, {list(shape)} output")
+    for name, scatter in candidates.items():
+        step = tf.function(lambda scatter=scatter: (scatter(),))
+        print(f"{name:>22} {median_seconds(step, repeats) * 1e3:8.2f} ms")
 
 
 if __name__ == "__main__":
