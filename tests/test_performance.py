@@ -184,7 +184,7 @@ def _with_int64_indices(model):
 
 
 @pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
-def test_int32_pooling_and_segment_sum_unpooling_change_nothing(policy, dtype_policy):
+def test_fast_pooling_and_unpooling_change_nothing(policy, dtype_policy):
     # The fast path (int32 indices, the layer's own pooling gradient, float32 argmax
     # under 16-bit policies) against TensorFlow's int64 op and its registered gradient.
     dtype_policy(policy)
