@@ -126,7 +126,8 @@ def test_encoder_addition_adds_each_encoder_map_to_its_unpooled_map(name):
     added = segnet_tf.get_model(name, 5, width=1 / 16, encoder_addition=True)
     assert added.count_params() == plain.count_params()
     adds = [layer for layer in added.layers if isinstance(layer, keras.layers.Add)]
-    unpools = [layer for layer in added.layers if isinstance(layer, segnet_tf.layers.MaxUnpooling2D)]
+    unpool_type = segnet_tf.layers.MaxUnpooling2D
+    unpools = [layer for layer in added.layers if isinstance(layer, unpool_type)]
     assert len(adds) == len(unpools) > 0
     for add in adds:
         unpooled, encoder_map = (tensor._keras_history.operation for tensor in add.input)
