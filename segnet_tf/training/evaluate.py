@@ -91,9 +91,7 @@ def evaluate_model(
             probabilities = mc_predict(model, images, mc_samples).probabilities
             predicted = np.argmax(probabilities, axis=-1)
         else:
-            logits = (
-                flip_averaged_logits(model, images) if flip else model(images, training=False)
-            )
+            logits = flip_averaged_logits(model, images) if flip else model(images, training=False)
             logits = keras.ops.convert_to_numpy(logits)
             predicted = np.argmax(logits.astype(np.float32), axis=-1)
         evaluator.update(np.asarray(masks), predicted.astype(np.int32))
