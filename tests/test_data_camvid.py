@@ -1,5 +1,6 @@
 import hashlib
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -91,7 +92,11 @@ def test_load_camvid_folder_and_tfds_agree(fake_dir, tmp_path, monkeypatch):
 
 
 def test_load_camvid_without_location_is_clear(monkeypatch, tmp_path):
+    from segnet_tf.data import camvid
+
     monkeypatch.delenv(CAMVID_ENV, raising=False)
+    # Nothing to find anywhere (the real search paths may hold the real data set).
+    monkeypatch.setattr(camvid, "camvid_search_paths", lambda: [str(tmp_path / "nowhere")])
     with pytest.raises(DataError, match=CAMVID_ENV):
         load_camvid("train")
     with pytest.raises(DataError, match=str(tmp_path)):
@@ -100,14 +105,32 @@ def test_load_camvid_without_location_is_clear(monkeypatch, tmp_path):
         load_camvid("training", tmp_path)
 
 
-# ---- real CamVid (CI sets SEGNET_CAMVID_DIR=../shared/camvid) ------------------------
+def test_find_camvid_dir_looks_in_the_tfds_manual_folder(monkeypatch, tmp_path, fake_dir):
+    from segnet_tf.data import camvid_search_paths, find_camvid_dir
+
+    monkeypatch.delenv(CAMVID_ENV, raising=False)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    manual = tmp_path / "tfds" / "downloads" / "manual" / "camvid"
+    assert str(manual) in camvid_search_paths()
+    manual.parent.mkdir(parents=True)
+    shutil.copytree(fake_dir, manual)
+    found = find_camvid_dir()
+    # The real data set beside the checkout is searched after the tfds folder.
+    assert found == str(manual)
+    monkeypatch.setenv(CAMVID_ENV, str(fake_dir))
+    assert find_camvid_dir() == str(fake_dir)
+
+
+# ---- real CamVid: $SEGNET_CAMVID_DIR or found beside the checkout ----------------------
 
 
 @pytest.fixture(scope="module")
 def real_dir():
-    folder = os.environ.get(CAMVID_ENV)
+    from segnet_tf.data import find_camvid_dir
+
+    folder = find_camvid_dir()
     if not folder:
-        pytest.skip(f"{CAMVID_ENV} not set")
+        pytest.skip(f"CamVid not found ({CAMVID_ENV} unset, none beside the checkout)")
     return folder
 
 

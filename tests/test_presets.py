@@ -41,16 +41,15 @@ def test_camvid_preset_segments_a_street_scene():
 def test_camvid_preset_scores_on_camvid_test_frames():
     """Guards against a broken preset (wrong weights or preprocessing): on a few test
     frames its pixel accuracy must be of the order it recorded on the whole split."""
-    import os
 
     import pytest
 
-    from segnet_tf.data import camvid_split_pairs
+    from segnet_tf.data import camvid_split_pairs, find_camvid_dir
     from segnet_tf.metrics import SegmentationEvaluator
 
-    data_dir = os.environ.get("SEGNET_CAMVID_DIR")
+    data_dir = find_camvid_dir()
     if not data_dir:
-        pytest.skip("SEGNET_CAMVID_DIR not set")
+        pytest.skip("CamVid not found (SEGNET_CAMVID_DIR unset, none beside the checkout)")
     from PIL import Image
 
     recorded = json.loads((PRESETS_DIR / "camvid_segnet.json").read_text())["test_scores"]

