@@ -2,12 +2,14 @@
 
 Prints per-class IoU / accuracy / boundary F1 and the global scores (G, C, mIoU,
 BF), and writes metrics.json, confusion_matrix.png and eval_config.json to the
-output folder (default: eval-<split>/ beside the model). The data source defaults
-to the one in the config.json beside the model (a training run's folder).
+output folder (default: eval-<split>/ beside the model; <preset>-eval-<split>/ in the
+current folder for a bundled preset). The data source defaults to the one in the
+config.json beside the model (a training run's folder).
 
 Examples:
   segnet evaluate runs/camvid/best.keras --split test
   segnet evaluate model.keras --data camvid --data-dir ../shared/camvid --split test
+  segnet evaluate camvid_segnet --data camvid --data-dir ../shared/camvid --split test
   segnet evaluate runs/bayes/best.keras --split test --mc-samples 8
 """
 
@@ -16,6 +18,7 @@ import os
 import sys
 
 from segnet_tf.cli._data_source import add_data_arguments, resolve_data_source
+from segnet_tf.cli._model_arg import model_file, model_help, preset_name
 
 HELP = "evaluate a saved model (G, C, mIoU, BF, confusion matrix)"
 
@@ -27,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: The subcommand parser.
     """
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("model", help="saved model (.keras), e.g. a run's best.keras")
+    parser.add_argument(
+        "model", metavar="MODEL", help=model_help() + ", e.g. a run's best.keras"
+    )
     add_data_arguments(parser)
     parser.add_argument("--split", default="test", help="train, validation (val) or test")
     parser.add_argument(
@@ -82,12 +87,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--mc-samples {args.mc_samples} is invalid; expected >= 0.")
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit {args.limit} is invalid; expected >= 1.")
+    model_path = model_file(args.model)
     data, source = resolve_data_source(
-        args.model, args.data, args.data_dir, args.synthetic_images, args.image_size, args.seed
+        model_path, args.data, args.data_dir, args.synthetic_images, args.image_size, args.seed
     )
-    output_dir = args.output_dir or os.path.join(
-        os.path.dirname(os.path.abspath(args.model)), f"eval-{split}"
-    )
+    preset = preset_name(args.model)
+    if args.output_dir:
+        output_dir = args.output_dir
+    elif preset is not None:
+        # Never write into the installed package.
+        output_dir = f"{preset}-eval-{split}"
+    else:
+        output_dir = os.path.join(os.path.dirname(os.path.abspath(model_path)), f"eval-{split}")
     metrics_path = os.path.join(output_dir, "metrics.json")
     if os.path.exists(metrics_path) and not args.overwrite:
         raise ValueError(
@@ -103,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     dataset, classes = load_split(data, split, **source)
     if args.limit is not None:
         dataset = dataset.take(args.limit)
-    model = load_trained_model(args.model, compile=False)
+    model = load_trained_model(model_path, compile=False)
     if args.mc_samples:
         from segnet_tf.models import has_mc_dropout
 
@@ -124,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         verbose=1 if sys.stdout.isatty() else 2,  # 2: one summary line
     )
     settings = {
-        "model": os.path.abspath(args.model),
+        "model": os.path.abspath(model_path),
         "data": data,
         "data_dir": source["data_dir"],
         "split": split,

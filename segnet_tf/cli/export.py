@@ -1,5 +1,8 @@
 """Export a trained model for deployment without segnet_tf.
 
+MODEL is a .keras file or the name of a bundled preset (e.g. camvid_segnet). The
+export's <name> is --name, else the preset's name, else the Keras model's name.
+
   saved_model  OUT/<name>/<version>/ in TensorFlow Serving's layout, with signatures
                serving_default (uint8 images [batch, height, width, 3]) and
                serve_image_bytes (encoded JPEG/PNG strings), both returning
@@ -16,6 +19,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from segnet_tf.cli._model_arg import load_segmenter, model_help, preset_name
+
 HELP = "export a model as SavedModel (TF Serving), TFLite or ONNX"
 
 FORMATS = ("saved_model", "tflite", "onnx")
@@ -23,10 +28,14 @@ FORMATS = ("saved_model", "tflite", "onnx")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("model", metavar="MODEL", help="a .keras model file or a preset name")
+    parser.add_argument("model", metavar="MODEL", help=model_help())
     parser.add_argument("--format", required=True, choices=FORMATS, help="export format")
     parser.add_argument("--out", default="exported", metavar="DIR", help="output folder")
-    parser.add_argument("--name", help="model name (default: the model's own name)")
+    parser.add_argument(
+        "--name",
+        help="model name, the folder or file name of the export (default: the preset's name "
+        "for a preset, else the Keras model's name)",
+    )
     parser.add_argument(
         "--version", type=int, help="SavedModel version (default: next free number)"
     )
@@ -46,16 +55,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(model_arg: str):
-    import os
-
-    from segnet_tf.inference import Segmenter
-
-    if model_arg.endswith(".keras") or os.path.sep in model_arg or os.path.exists(model_arg):
-        return Segmenter.from_file(model_arg)
-    return Segmenter.from_preset(model_arg)
-
-
 def run(args) -> int:
     if args.pad_to_multiple < 1:
         raise ValueError(f"--pad-to-multiple must be >= 1; got {args.pad_to_multiple}.")
@@ -63,9 +62,11 @@ def run(args) -> int:
         raise ValueError("--keep-mc-dropout only applies to --format saved_model.")
     from segnet_tf.export import export_onnx, export_saved_model, export_tflite
 
-    segmenter = _load(args.model)
+    segmenter = load_segmenter(args.model)
     model = segmenter.model
-    name = args.name or model.name
+    # A preset exports under its own name (serving/camvid_segnet/1/), which says which
+    # weights are served; a file's Keras model name says only the architecture.
+    name = args.name or preset_name(args.model) or model.name
     out = Path(args.out)
     if args.format == "saved_model":
         path = export_saved_model(

@@ -5,6 +5,7 @@ For every input image, writes into --out:
   <stem>_overlay.png      the image blended with the class colours (+ legend)
   <stem>_uncertainty.png  with --mc-samples: entropy, black = certain, white = ln(C)
 
+MODEL is a .keras file or the name of a bundled preset, e.g. camvid_segnet.
 INPUT may be files or folders (the images directly inside, by extension). A file
 that cannot be read or segmented is reported at the end; the others are still
 processed. Exit code 0 if every image succeeded, 1 if some failed.
@@ -18,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+from segnet_tf.cli._model_arg import load_segmenter as load_model_arg
+from segnet_tf.cli._model_arg import model_help
+
 HELP = "segment images: PNG masks and overlays"
 
 DEFAULT_ALPHA = 0.5
@@ -25,7 +29,7 @@ DEFAULT_ALPHA = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("model", metavar="MODEL", help="a .keras model file or a preset name")
+    parser.add_argument("model", metavar="MODEL", help=model_help())
     parser.add_argument("inputs", metavar="INPUT", nargs="+", help="image files or folders")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
@@ -115,7 +119,6 @@ class Progress:
 
 
 def load_segmenter(args):
-    from segnet_tf.inference import Segmenter
     from segnet_tf.inference.class_info import parse_classes_json
 
     kwargs = {}
@@ -127,9 +130,7 @@ def load_segmenter(args):
         kwargs["classes"] = parse_classes_json(
             Path(args.classes).read_text(encoding="utf-8"), args.classes
         )
-    if args.model.endswith(".keras") or os.path.sep in args.model or os.path.exists(args.model):
-        return Segmenter.from_file(args.model, **kwargs)
-    return Segmenter.from_preset(args.model, **kwargs)
+    return load_model_arg(args.model, **kwargs)
 
 
 def write_outputs(segmenter, path: str, stem: str, out_dir: Path, args) -> None:

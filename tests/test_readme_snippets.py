@@ -1,0 +1,318 @@
+"""README.md's code blocks run as written, in order, on a fresh clone.
+
+Every fenced block of README.md is run unless the line just above it (blank lines
+aside) is one of these HTML comments, which GitHub does not render:
+
+    <!-- snippet: skip (reason) -->    never run; the reason says why (installs, servers,
+                                       hour-long runs, program output, HTTP requests)
+    <!-- snippet: needs camvid -->     run only when CamVid is found
+                                       (segnet_tf.data.find_camvid_dir), else skipped
+
+``python`` blocks run with this interpreter, each in a fresh namespace (one worker
+process runs them all, so that TensorFlow is imported once); ``bash`` blocks run
+with ``bash -euo pipefail`` and this environment's ``segnet`` first on PATH. A block
+in any other language must be marked skip. All blocks share one empty working
+folder, so a block may read what an earlier block wrote. That folder's parent holds
+``shared/camvid``, a link to the CamVid found, so that README's ``../shared/camvid``
+resolves as it does from a checkout beside the data (the CI layout).
+
+Keep blocks quick (tiny widths, image sizes and epochs where the point survives):
+the whole file is one test run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+RUNNABLE = ("python", "bash")
+BLOCK_TIMEOUT_S = 300
+
+_FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)")
+_MARKER = re.compile(r"^<!--\s*snippet:\s*(.*?)\s*-->\s*$")
+_SKIP = re.compile(r"^skip \((.+)\)$")
+_NEEDS_CAMVID = "needs camvid"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced code block of README.md.
+
+    Attributes:
+        line: README line number (1-based) of the opening fence.
+        language: The fence's info string (``python``, ``bash``, or ``""``).
+        code: The text between the fences.
+        marker: The ``snippet:`` directive above the block, or None.
+    """
+
+    line: int
+    language: str
+    code: str
+    marker: str | None
+
+    @property
+    def first_line(self) -> str:
+        lines = [text for text in self.code.splitlines() if text.strip()]
+        return lines[0].strip() if lines else "(empty block)"
+
+    @property
+    def skip_reason(self) -> str | None:
+        match = _SKIP.match(self.marker or "")
+        return match.group(1) if match else None
+
+    def describe(self) -> str:
+        return f"README.md line {self.line}, {self.language or 'plain'} block `{self.first_line}`"
+
+
+def _closes(line: str, fence: str) -> bool:
+    """Whether ``line`` closes a block opened by ``fence`` (CommonMark's rule)."""
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
+
+
+def parse_blocks(text: str) -> list[Block]:
+    """The fenced blocks of a Markdown text, in order, with their snippet markers."""
+    lines = text.splitlines()
+    blocks = []
+    index = 0
+    while index < len(lines):
+        opening = _FENCE.match(lines[index])
+        if not opening:
+            index += 1
+            continue
+        fence, language = opening.group(1), opening.group(2)
+        start = index
+        index += 1
+        body = []
+        while index < len(lines) and not _closes(lines[index], fence):
+            body.append(lines[index])
+            index += 1
+        index += 1  # past the closing fence
+        above = start - 1
+        while above >= 0 and not lines[above].strip():
+            above -= 1
+        marker = _MARKER.match(lines[above].strip()) if above >= 0 else None
+        blocks.append(
+            Block(start + 1, language, "\n".join(body) + "\n", marker.group(1) if marker else None)
+        )
+    return blocks
+
+
+BLOCKS = parse_blocks(README.read_text(encoding="utf-8"))
+
+
+def test_every_block_is_run_or_marked_skipped():
+    assert len([b for b in BLOCKS if b.language in RUNNABLE]) >= 10, "README blocks not parsed"
+    problems = []
+    for block in BLOCKS:
+        if block.marker is not None and block.marker != _NEEDS_CAMVID and not block.skip_reason:
+            problems.append(
+                f"{block.describe()}: unknown marker {block.marker!r}; expected "
+                "'skip (reason)' or 'needs camvid'"
+            )
+        elif block.language not in RUNNABLE and block.skip_reason is None:
+            problems.append(
+                f"{block.describe()}: a {block.language or 'plain'} block is not run; mark it "
+                "with <!-- snippet: skip (reason) --> on the line above"
+            )
+    assert not problems, "\n".join(problems)
+
+
+# Runs python blocks sent on stdin as {"path", "log"} lines, each in a fresh namespace
+# with stdout and stderr (file descriptors too, for TensorFlow's C++ logs) sent to the
+# log, and answers one {"ok": bool} line per block on the original stdout.
+_WORKER = textwrap.dedent(
+    """
+    import json, os, runpy, sys, traceback
+    answers = os.fdopen(os.dup(1), "w")
+    for request in map(json.loads, sys.stdin):
+        with open(request["log"], "w") as log:
+            sys.stdout.flush(); sys.stderr.flush()
+            os.dup2(log.fileno(), 1); os.dup2(log.fileno(), 2)
+            try:
+                runpy.run_path(request["path"], run_name="__main__")
+                ok = True
+            except SystemExit as exit:
+                ok = exit.code in (None, 0)
+            except BaseException:
+                traceback.print_exc()
+                ok = False
+            sys.stdout.flush(); sys.stderr.flush()
+        answers.write(json.dumps({"ok": ok}) + "\\n"); answers.flush()
+    """
+)
+
+
+class _PythonWorker:
+    """One interpreter that runs the python blocks in turn."""
+
+    def __init__(self, cwd: Path, env: dict, scratch: Path):
+        self.scratch = scratch
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _WORKER],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def run(self, block: Block) -> tuple[bool, str]:
+        path = self.scratch / f"block_{block.line}.py"
+        log = self.scratch / f"block_{block.line}.log"
+        path.write_text(block.code, encoding="utf-8")
+        self.process.stdin.write(json.dumps({"path": str(path), "log": str(log)}) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], BLOCK_TIMEOUT_S)
+        answer = self.process.stdout.readline() if ready else ""
+        output = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        if not answer:
+            self.process.kill()
+            return False, output + f"\n(python worker died or timed out after {BLOCK_TIMEOUT_S} s)"
+        return json.loads(answer)["ok"], output
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _run_bash(block: Block, cwd: Path, env: dict, scratch: Path) -> tuple[bool, str]:
+    path = scratch / f"block_{block.line}.sh"
+    path.write_text(block.code, encoding="utf-8")
+    try:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", str(path)],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=BLOCK_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as err:
+        return False, f"{err.output or ''}\n(timed out after {BLOCK_TIMEOUT_S} s)"
+    return done.returncode == 0, done.stdout + f"\n(exit code {done.returncode})"
+
+
+def _segnet_bin(scratch: Path) -> Path:
+    """A folder holding this environment's `segnet` command."""
+    installed = Path(sys.executable).parent / "segnet"
+    if installed.is_file():
+        return installed.parent
+    # Not installed as a script (e.g. PYTHONPATH only): the same CLI through this interpreter.
+    folder = scratch / "bin"
+    folder.mkdir()
+    shim = folder / "segnet"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m segnet_tf.cli "$@"\n')
+    shim.chmod(0o755)
+    return folder
+
+
+@dataclass
+class _Outcome:
+    status: str  # "passed", "failed", "skipped" or "not run"
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@pytest.fixture(scope="module")
+def readme_run(tmp_path_factory):
+    """Runs every runnable block once, in order; returns (outcomes by line, work folder)."""
+    from segnet_tf.data import find_camvid_dir
+
+    root = tmp_path_factory.mktemp("readme")
+    work, scratch = root / "clone", root / "scratch"
+    work.mkdir()
+    scratch.mkdir()
+    camvid = find_camvid_dir()
+    env = dict(os.environ)
+    env["PATH"] = f"{_segnet_bin(scratch)}{os.pathsep}{env.get('PATH', '')}"
+    # The checkout's package, whatever is installed.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["MPLBACKEND"] = "Agg"
+    if camvid:
+        (root / "shared").mkdir()
+        (root / "shared" / "camvid").symlink_to(os.path.abspath(camvid))
+        env["SEGNET_CAMVID_DIR"] = os.path.abspath(camvid)
+
+    outcomes: dict[int, _Outcome] = {}
+    worker = None
+    failed = None
+    try:
+        for block in BLOCKS:
+            if block.skip_reason is not None or block.language not in RUNNABLE:
+                continue
+            if failed is not None:
+                outcomes[block.line] = _Outcome("not run", f"after the failure of {failed}")
+                continue
+            if block.marker == _NEEDS_CAMVID and not camvid:
+                outcomes[block.line] = _Outcome("skipped", "CamVid not found")
+                continue
+            start = time.monotonic()
+            if block.language == "python":
+                worker = worker or _PythonWorker(work, env, scratch)
+                ok, output = worker.run(block)
+            else:
+                ok, output = _run_bash(block, work, env, scratch)
+            seconds = time.monotonic() - start
+            outcomes[block.line] = _Outcome("passed" if ok else "failed", output, seconds)
+            if not ok:
+                failed = block.describe()
+    finally:
+        if worker is not None:
+            worker.close()
+    timings = ", ".join(f"line {line} {o.seconds:.1f}s" for line, o in outcomes.items())
+    print(f"README blocks: {timings}")
+    yield outcomes, work
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [b for b in BLOCKS if b.language in RUNNABLE and b.skip_reason is None],
+    ids=lambda b: f"line{b.line}-{b.language}",
+)
+def test_readme_block_runs(readme_run, block):
+    outcomes, _ = readme_run
+    outcome = outcomes[block.line]
+    if outcome.status == "skipped":
+        pytest.skip(f"{block.describe()}: {outcome.detail}")
+    if outcome.status == "not run":
+        pytest.fail(f"{block.describe()}: not run, {outcome.detail}")
+    assert outcome.status == "passed", (
+        f"{block.describe()} failed:\n{outcome.detail[-4000:]}"
+    )
+
+
+def test_docker_line_serves_what_the_export_wrote(readme_run):
+    """The README's `docker run` mounts the folder its export block writes, under the
+    model name its REST examples call."""
+    _, work = readme_run
+    text = README.read_text(encoding="utf-8")
+    mount = re.search(r"-v \$PWD/(\S+):/models/(\S+) -e MODEL_NAME=(\S+) ", text)
+    assert mount, "no `docker run -v $PWD/...:/models/... -e MODEL_NAME=...` line in README"
+    folder, served_as, model_name = mount.groups()
+    assert served_as == model_name
+    assert set(re.findall(r"POST /v1/models/([^:\s]+):predict", text)) == {model_name}
+    versions = sorted((work / folder).glob("*/saved_model.pb"))
+    assert versions, f"README's export blocks wrote no SavedModel version under {folder}/"
+    assert all(path.parent.name.isdigit() for path in versions)
