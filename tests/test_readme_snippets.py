@@ -298,9 +298,7 @@ def test_readme_block_runs(readme_run, block):
         pytest.skip(f"{block.describe()}: {outcome.detail}")
     if outcome.status == "not run":
         pytest.fail(f"{block.describe()}: not run, {outcome.detail}")
-    assert outcome.status == "passed", (
-        f"{block.describe()} failed:\n{outcome.detail[-4000:]}"
-    )
+    assert outcome.status == "passed", f"{block.describe()} failed:\n{outcome.detail[-4000:]}"
 
 
 def test_docker_line_serves_what_the_export_wrote(readme_run):

@@ -30,9 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: The subcommand parser.
     """
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument(
-        "model", metavar="MODEL", help=model_help() + ", e.g. a run's best.keras"
-    )
+    parser.add_argument("model", metavar="MODEL", help=model_help() + ", e.g. a run's best.keras")
     add_data_arguments(parser)
     parser.add_argument("--split", default="test", help="train, validation (val) or test")
     parser.add_argument(
