@@ -174,13 +174,18 @@ def _open_input(av, source, label: str):
         container = av.open(source, mode="r")
     except (av.FFmpegError, OSError) as err:
         raise VideoError(
-            f"{label}: cannot read the video ({err}); expected a video file such as "
+            f"{label}: cannot read the video ({_reason(err)}); expected a video file such as "
             "MP4 (H.264), MOV, AVI, MKV or WebM."
         ) from err
     if not container.streams.video:
         container.close()
         raise VideoError(f"{label}: the file holds no video stream.")
     return container
+
+
+def _reason(err: Exception) -> str:
+    """FFmpeg's own wording of an error, without the file name PyAV appends."""
+    return getattr(err, "strerror", None) or str(err)
 
 
 def _frame_rate(stream) -> Fraction:
@@ -279,7 +284,9 @@ def _decode(av, container, label: str, max_frames: int | None) -> Iterator[np.nd
             yield frame.to_ndarray(format="rgb24")
             count += 1
     except av.FFmpegError as err:
-        raise VideoError(f"{label}: the video is damaged after {count} frames ({err}).") from err
+        raise VideoError(
+            f"{label}: the video is damaged after {count} frames ({_reason(err)})."
+        ) from err
 
 
 def video_info(source) -> tuple[float, int | None, tuple[int, int]]:
