@@ -55,12 +55,15 @@ def decode(path):
     """Frames (RGB arrays) and the video stream's facts, read back with PyAV directly."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+        decoded = list(container.decode(stream))
+        frames = [f.to_ndarray(format="rgb24") for f in decoded]
+        times = [float(f.pts * f.time_base) for f in decoded]
         facts = {
             "codec": stream.codec_context.name,
             "pix_fmt": stream.codec_context.pix_fmt,
             "rate": stream.average_rate,
             "size": (stream.height, stream.width),
+            "times": times,
         }
     return frames, facts
 
@@ -70,7 +73,8 @@ def luma(rgb):
 
 
 def test_overlay_video_and_masks_match_per_frame_predict(segmenter, tmp_path):
-    clip = write_clip(tmp_path / "drive.mp4", num_frames=6)
+    # More frames than x264's first group of pictures: B-frames reorder timestamps.
+    clip = write_clip(tmp_path / "drive.mp4", num_frames=24)
     calls = []
     result = segment_video(
         segmenter,
@@ -79,16 +83,18 @@ def test_overlay_video_and_masks_match_per_frame_predict(segmenter, tmp_path):
         masks_dir=tmp_path / "out" / "masks",
         progress=lambda done, total: calls.append((done, total)),
     )
-    assert (result.num_frames, result.size, result.fps) == (6, (32, 48), 12.5)
+    assert (result.num_frames, result.size, result.fps) == (24, (32, 48), 12.5)
     assert result.frames_per_second_processed > 0
-    assert calls == [(i, 6) for i in range(1, 7)]
+    assert calls == [(i, 24) for i in range(1, 25)]
 
     source_frames, _ = decode(clip)
     written, facts = decode(result.output_path)
-    # A browser-playable H.264 video with the clip's frame count, size and rate.
+    # A browser-playable H.264 video with the clip's frame count, size and timing.
+    assert facts["times"] == pytest.approx([i / 12.5 for i in range(24)])
+    del facts["times"]
     assert facts == {"codec": "h264", "pix_fmt": "yuv420p", "rate": 12.5, "size": (32, 48)}
-    assert len(written) == len(source_frames) == 6
-    assert sorted(os.listdir(result.masks_dir)) == [f"{i:06d}.png" for i in range(6)]
+    assert len(written) == len(source_frames) == 24
+    assert sorted(os.listdir(result.masks_dir)) == [f"{i:06d}.png" for i in range(24)]
     for i, frame in enumerate(source_frames):
         expected = segmenter.predict(frame).mask
         with Image.open(result.masks_dir / f"{i:06d}.png") as mask:

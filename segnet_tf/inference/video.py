@@ -221,7 +221,10 @@ class _OverlayWriter:
         self.height, self.width = height + height % 2, width + width % 2
         self.stream.height, self.stream.width = self.height, self.width
         self.stream.pix_fmt = "yuv420p"
-        self.stream.time_base = Fraction(1) / fps
+        # Frame n is shown at n / fps. Kept here: the stream's own time base is replaced
+        # by the muxer's (e.g. 1/15360) once the header is written.
+        self.frame_time_base = Fraction(1) / fps
+        self.stream.codec_context.time_base = self.frame_time_base
         self.frame_class = av.VideoFrame
         self.count = 0
 
@@ -231,7 +234,7 @@ class _OverlayWriter:
             rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
         frame = self.frame_class.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.count
-        frame.time_base = self.stream.time_base
+        frame.time_base = self.frame_time_base
         self.container.mux(self.stream.encode(frame))
         self.count += 1
 
