@@ -1,5 +1,6 @@
 """Videos: `segment_video` and `segnet predict` on clips made here with PyAV."""
 
+import io
 import os
 import sys
 
@@ -94,7 +95,8 @@ def test_overlay_video_and_masks_match_per_frame_predict(segmenter, tmp_path):
 def test_bytes_source_odd_size_max_frames_masks_only(segmenter, tmp_path):
     clip = write_clip(tmp_path / "odd.mp4", num_frames=5, size=(31, 47), rate=10)
     data = clip.read_bytes()
-    result = segment_video(segmenter, data, None, masks_dir=tmp_path / "m", max_frames=3)
+    upload = io.BytesIO(data)  # a file object, as a web upload gives
+    result = segment_video(segmenter, upload, None, masks_dir=tmp_path / "m", max_frames=3)
     assert (result.num_frames, result.size, result.fps, result.output_path) == (
         3,
         (31, 47),
@@ -124,6 +126,8 @@ def test_unreadable_videos_raise_an_error_naming_the_file(segmenter, tmp_path):
             segment_video(segmenter, bad, out / "o.mp4")
     with pytest.raises(VideoError, match="uploaded video: cannot read the video"):
         segment_video(segmenter, b"not a video", out / "o.mp4")
+    with pytest.raises(ValueError, match="file path, bytes or a binary file object; got int"):
+        segment_video(segmenter, 3, out / "o.mp4")
     assert os.listdir(out) == []  # no output, no temporary file left behind
 
 

@@ -22,10 +22,14 @@ Example:
 >>> from segnet_tf.inference.video import segment_video
 >>> segmenter = Segmenter.from_preset("camvid_segnet")
 >>> result = segment_video(segmenter, "dashcam.mp4", "dashcam_overlay.mp4")
->>> result.num_frames, result.fps, round(result.frames_per_second_processed, 1)
-(300, 30.0, 6.2)
+>>> result.num_frames, result.fps, result.size, result.frames_per_second_processed
 
-Uploads (the demo) can pass the file's bytes: ``segment_video(segmenter, data, out)``.
+Uploads (the demo) can pass the file's bytes or a binary file object (a Streamlit
+``UploadedFile``): ``segment_video(segmenter, upload.getvalue(), "overlay.mp4")``.
+Other helpers: :func:`is_video_file`, :func:`iter_frames` (decode only) and
+:func:`video_info` (frame rate, frame count, size). Errors: :class:`VideoError` (a
+``ValueError`` naming the file) and :class:`VideoSupportMissing` (an ``ImportError``
+naming ``pip install -e ".[video]"``).
 """
 
 from __future__ import annotations
@@ -160,7 +164,11 @@ def is_video_file(path: str | os.PathLike) -> bool:
 
 
 def _source_label(source) -> str:
-    return str(source) if isinstance(source, str | os.PathLike) else "uploaded video"
+    """How error messages name the video: its path, else the upload's name if it has one."""
+    if isinstance(source, str | os.PathLike):
+        return str(source)
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) and name else "uploaded video"
 
 
 def _open_input(av, source, label: str):
@@ -170,6 +178,11 @@ def _open_input(av, source, label: str):
         if not os.path.isfile(source):
             raise VideoError(f"{label}: video file not found.")
         source = os.fspath(source)
+    elif not hasattr(source, "read"):
+        raise ValueError(
+            f"A video source must be a file path, bytes or a binary file object; "
+            f"got {type(source).__name__}."
+        )
     try:
         container = av.open(source, mode="r")
     except (av.FFmpegError, OSError) as err:
@@ -260,7 +273,7 @@ def iter_frames(source, max_frames: int | None = None) -> Iterator[np.ndarray]:
     """Decode a video one frame at a time as uint8 RGB ``[H, W, 3]`` arrays.
 
     Args:
-        source: Video file path, or the file's bytes.
+        source: Video file path, the file's bytes or a binary file object.
         max_frames: Stop after this many frames; all of them by default.
 
     Raises:
@@ -296,7 +309,7 @@ def video_info(source) -> tuple[float, int | None, tuple[int, int]]:
     """Frame rate, frame count (None if the container does not say) and ``(height, width)``.
 
     Args:
-        source: Video file path, or the file's bytes.
+        source: Video file path, the file's bytes or a binary file object.
     """
     av = import_av()
     label = _source_label(source)
@@ -326,7 +339,7 @@ def segment_video(
 
     Args:
         segmenter: The model to run.
-        source: Video file path, or the file's bytes (an upload).
+        source: Video file path, the file's bytes or a binary file object (an upload).
         output_path: Overlay video to write (``.mp4`` H.264, ``.webm`` VP9, ``.mov``,
             ``.mkv``), or None for masks only.
         masks_dir: Folder for per-frame class-id masks, ``000000.png``, ``000001.png``...
