@@ -128,22 +128,34 @@ def test_unreadable_videos_raise_an_error_naming_the_file(segmenter, tmp_path):
         segment_video(segmenter, b"not a video", out / "o.mp4")
     with pytest.raises(ValueError, match="file path, bytes or a binary file object; got int"):
         segment_video(segmenter, 3, out / "o.mp4")
+    with pytest.raises(ValueError, match=r"unsupported video ending '\.gif'"):
+        segment_video(segmenter, garbage, out / "o.gif")
     assert os.listdir(out) == []  # no output, no temporary file left behind
 
 
-def test_interrupted_run_leaves_previous_output_intact(segmenter, tmp_path):
+def test_interrupted_run_leaves_previous_outputs_intact(segmenter, tmp_path):
     clip = write_clip(tmp_path / "c.mp4", num_frames=4)
-    target = tmp_path / "c_overlay.mp4"
+    target, masks = tmp_path / "c_overlay.mp4", tmp_path / "c_masks"
     target.write_bytes(b"previous result")
+    masks.mkdir()
+    for name in ("000000.png", "000099.png"):
+        (masks / name).write_bytes(b"previous mask")
 
     def stop_after_two(done, total):
         if done == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        segment_video(segmenter, clip, target, progress=stop_after_two)
+        segment_video(segmenter, clip, target, masks_dir=masks, progress=stop_after_two)
     assert target.read_bytes() == b"previous result"
-    assert sorted(os.listdir(tmp_path)) == ["c.mp4", "c_overlay.mp4"]
+    assert sorted(os.listdir(masks)) == ["000000.png", "000099.png"]
+    assert sorted(os.listdir(tmp_path)) == ["c.mp4", "c_masks", "c_overlay.mp4"]
+
+    # A complete run replaces both; no mask of the earlier (longer) run remains.
+    segment_video(segmenter, clip, target, masks_dir=masks, max_frames=3)
+    assert sorted(os.listdir(masks)) == ["000000.png", "000001.png", "000002.png"]
+    assert len(decode(target)[0]) == 3
+    assert sorted(os.listdir(tmp_path)) == ["c.mp4", "c_masks", "c_overlay.mp4"]
 
 
 def test_missing_video_extra_names_the_install_command(segmenter, model_path, tmp_path, capsys):

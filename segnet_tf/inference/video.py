@@ -13,8 +13,10 @@ every browser plays; ``.webm`` outputs get VP9. The overlay keeps the clip's fra
 rate and size (odd sizes are padded by one row/column of edge pixels, as 4:2:0 video
 needs even sizes). Audio and rotation metadata are not copied.
 
-Every file is written atomically: a killed run leaves no half video under the final
-name, and each mask PNG is complete or absent.
+Outputs are written atomically: the overlay video and the masks folder are built
+under temporary names and renamed into place at the end, so a killed run leaves no
+half video and no half-filled masks folder under the final names (and an earlier
+result of the same name stays as it was).
 
 Example:
 
@@ -34,9 +36,12 @@ naming ``pip install -e ".[video]"``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -343,7 +348,8 @@ def segment_video(
         output_path: Overlay video to write (``.mp4`` H.264, ``.webm`` VP9, ``.mov``,
             ``.mkv``), or None for masks only.
         masks_dir: Folder for per-frame class-id masks, ``000000.png``, ``000001.png``...
-            (palette PNGs whose pixel values are the class ids); None for none.
+            (palette PNGs whose pixel values are the class ids); None for none. The
+            folder is replaced as a whole: no mask of an earlier run is left in it.
         max_frames: Segment only the first ``max_frames`` frames.
         alpha: Opacity of the class colours in the overlay, in [0, 1].
         mc_samples: Monte-Carlo dropout passes per frame (Bayesian models only).
@@ -366,38 +372,51 @@ def segment_video(
         raise ValueError(f"`max_frames` must be an int >= 1 or None; got {max_frames!r}.")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"`alpha` must be in [0, 1]; got {alpha!r}.")
+    output_path = Path(output_path) if output_path is not None else None
+    masks_dir = Path(masks_dir) if masks_dir is not None else None
+    if output_path is not None and output_path.suffix.lower() not in _OUTPUT_FORMATS:
+        raise ValueError(
+            f"{output_path}: unsupported video ending {output_path.suffix!r}; expected one of "
+            f"{', '.join(_OUTPUT_FORMATS)}."
+        )
+    if masks_dir is not None and masks_dir.exists() and not masks_dir.is_dir():
+        raise ValueError(f"{masks_dir}: exists and is not a folder; expected a folder for masks.")
     av = import_av()
     label = _source_label(source)
     start = time.monotonic()
     container = _open_input(av, source, label)
-    output_path = Path(output_path) if output_path is not None else None
-    masks_dir = Path(masks_dir) if masks_dir is not None else None
     try:
         stream = container.streams.video[0]
         fps = _frame_rate(stream)
         total = int(stream.frames) or None
         if total is not None and max_frames is not None:
             total = min(total, max_frames)
-        if masks_dir is not None:
-            masks_dir.mkdir(parents=True, exist_ok=True)
-        frames = _decode(av, container, label, max_frames)
-        if output_path is None:
-            count, size = _segment_frames(
-                segmenter, frames, None, masks_dir, alpha, mc_samples, progress, total, label
-            )
-        else:
-            with atomic_path(output_path, suffix=output_path.suffix) as tmp:
-                count, size = _segment_frames(
-                    segmenter,
-                    frames,
-                    lambda size: _OverlayWriter(av, tmp, output_path, fps, size),
-                    masks_dir,
-                    alpha,
-                    mc_samples,
-                    progress,
-                    total,
-                    label,
+        with contextlib.ExitStack() as outputs:
+            # Both outputs are built under temporary names and take their final names
+            # only once every frame is done.
+            make_writer = None
+            if output_path is not None:
+                tmp_video = outputs.enter_context(
+                    atomic_path(output_path, suffix=output_path.suffix)
                 )
+
+                def make_writer(size):
+                    return _OverlayWriter(av, tmp_video, output_path, fps, size)
+
+            tmp_masks = (
+                outputs.enter_context(_atomic_folder(masks_dir)) if masks_dir is not None else None
+            )
+            count, size = _segment_frames(
+                segmenter,
+                _decode(av, container, label, max_frames),
+                make_writer,
+                tmp_masks,
+                alpha,
+                mc_samples,
+                progress,
+                total,
+                label,
+            )
     finally:
         container.close()
     seconds = time.monotonic() - start
@@ -410,6 +429,32 @@ def segment_video(
         output_path=output_path,
         masks_dir=masks_dir,
     )
+
+
+@contextlib.contextmanager
+def _atomic_folder(path: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; it replaces ``path`` on success.
+
+    A previous folder of the same name is swapped out (two renames) and deleted, so
+    masks of an earlier, longer run never mix with the new ones; on failure the
+    previous folder is left as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tag = f"{os.getpid()}.{uuid.uuid4().hex}"
+    tmp = path.parent / f".{path.name}.{tag}.tmp"
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if path.exists():
+        old = path.parent / f".{path.name}.{tag}.old"
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _segment_frames(
