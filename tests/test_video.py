@@ -13,7 +13,7 @@ from video_fixtures import write_clip
 
 import segnet_tf
 from segnet_tf.cli import main
-from segnet_tf.inference import Segmenter, overlay
+from segnet_tf.inference import Segmenter, overlay, video
 from segnet_tf.inference.video import (
     VideoError,
     VideoSupportMissing,
@@ -156,6 +156,19 @@ def test_interrupted_run_leaves_previous_outputs_intact(segmenter, tmp_path):
     assert sorted(os.listdir(masks)) == ["000000.png", "000001.png", "000002.png"]
     assert len(decode(target)[0]) == 3
     assert sorted(os.listdir(tmp_path)) == ["c.mp4", "c_masks", "c_overlay.mp4"]
+
+
+def test_error_while_writing_is_raised_and_leaves_nothing(segmenter, tmp_path, monkeypatch):
+    clip = write_clip(tmp_path / "c.mp4", num_frames=8)
+
+    def disk_full(image, path):
+        raise OSError(28, "No space left on device")
+
+    # Overlays and masks are written in a worker thread: its errors reach the caller.
+    monkeypatch.setattr(video, "save_png_atomic", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        segment_video(segmenter, clip, tmp_path / "o.mp4", masks_dir=tmp_path / "m")
+    assert sorted(os.listdir(tmp_path)) == ["c.mp4"]
 
 
 def test_missing_video_extra_names_the_install_command(segmenter, model_path, tmp_path, capsys):

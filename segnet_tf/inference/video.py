@@ -39,7 +39,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import queue
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -457,6 +459,57 @@ def _atomic_folder(path: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
+class _OutputThread:
+    """Overlays, encodes and saves masks in a worker thread.
+
+    The next frame is segmented meanwhile: the overlay, the encoder and PNG
+    compression run while TensorFlow works (all three release the GIL for most of
+    their time). At most ``depth`` frames wait in the queue, so memory stays bounded.
+    An error in the worker is raised in the caller at the next :meth:`put` or at
+    :meth:`close`.
+    """
+
+    def __init__(self, writer, masks_dir: Path | None, classes, alpha: float, depth: int = 2):
+        self.writer, self.masks_dir, self.classes, self.alpha = writer, masks_dir, classes, alpha
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="segnet-video-output", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is not None:
+                continue  # keep draining so that the producer never blocks
+            try:
+                self._write(*item)
+            except BaseException as err:  # handed to the producer thread
+                self.error = err
+
+    def _write(self, index: int, rgb: np.ndarray, mask: np.ndarray) -> None:
+        if self.writer is not None:
+            self.writer.write(overlay(rgb, mask, self.classes, alpha=self.alpha))
+        if self.masks_dir is not None:
+            save_png_atomic(mask_image(mask, self.classes), self.masks_dir / f"{index:06d}.png")
+
+    def put(self, index: int, rgb: np.ndarray, mask: np.ndarray) -> None:
+        self._raise_error()
+        self.queue.put((index, rgb, mask))
+
+    def close(self) -> None:
+        """Wait for the queued frames; raises the worker's error if there was one."""
+        self.queue.put(None)
+        self.thread.join()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
 def _segment_frames(
     segmenter: Segmenter,
     frames: Iterator[np.ndarray],
@@ -469,7 +522,7 @@ def _segment_frames(
     label: str,
 ) -> tuple[int, tuple[int, int]]:
     """The frame loop; returns ``(frames done, (height, width))``."""
-    writer = None
+    writer = outputs = None
     count, size = 0, (0, 0)
     finished = False
     try:
@@ -479,23 +532,24 @@ def _segment_frames(
                 if make_writer is not None:
                     # Created at the first frame: the size is only certain once decoded.
                     writer = make_writer(size)
+                outputs = _OutputThread(writer, masks_dir, segmenter.classes, alpha)
             elif rgb.shape[:2] != size:
                 raise VideoError(
                     f"{label}: frame {count} is {rgb.shape[0]}x{rgb.shape[1]} but the first "
                     f"was {size[0]}x{size[1]}; expected one frame size throughout."
                 )
             result = segmenter.predict(rgb, mc_samples=mc_samples, probabilities=False)
-            if writer is not None:
-                writer.write(overlay(rgb, result.mask, result.classes, alpha=alpha))
-            if masks_dir is not None:
-                save_png_atomic(
-                    mask_image(result.mask, result.classes), masks_dir / f"{count:06d}.png"
-                )
+            outputs.put(count, rgb, result.mask)
             count += 1
-            if progress is not None:
+            if progress is not None:  # from the caller's thread (e.g. a web page's)
                 progress(count, total)
+        if outputs is not None:
+            outputs.close()
         finished = True
     finally:
+        if outputs is not None and not finished:
+            with contextlib.suppress(BaseException):
+                outputs.close()  # an error of the worker matters less than this one
         if writer is not None:
             writer.close(flush=finished)
     if count == 0:
