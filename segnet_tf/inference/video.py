@@ -4,8 +4,9 @@ CamVid (Brostow et al., "Semantic object classes in video", Pattern Recognition
 Letters 2009) is driving video sampled at 1-30 Hz, so the natural input of a model
 trained on it is a dashcam clip. :func:`segment_video` decodes the clip one frame at a
 time, segments each frame with :meth:`Segmenter.predict` (exactly as a still image),
-blends the class colours over it and encodes the result; only one frame is in memory
-at a time, whatever the clip's length.
+blends the class colours over it and encodes the result (in a worker thread, while
+the next frame is segmented); a few frames are in memory at a time, whatever the
+clip's length.
 
 Reading and writing go through PyAV (``pip install -e ".[video]"``), whose wheels ship
 FFmpeg with its codecs. The overlay is H.264 in MP4 (``yuv420p``, "faststart"), which
