@@ -215,7 +215,7 @@ def choose_inputs() -> list[tuple[str, Callable[[], sd.InputImage]]]:
         jobs += [(offered[k].label, functools.partial(sample_image, k)) for k in chosen]
     else:
         with sample_col:
-            st.info(sd.camvid_hint(), icon="🛣️")
+            st.info(sd.camvid_hint(), icon=":material/photo_library:")
     return jobs
 
 
@@ -337,7 +337,7 @@ def render_image(
     try:
         image = load()
     except sd.ImageInputError as err:
-        st.error(str(err), icon="⚠️")
+        st.error(str(err), icon=":material/error:")
         return
     segmenter = load_model(ref)
     with st.spinner(f"Segmenting {name}…"):
@@ -358,7 +358,7 @@ def render_image(
         )
         notice = sd.domain_notice(analysis, segmenter.classes)
         if notice:
-            st.warning(notice, icon="🔍")
+            st.warning(notice, icon=":material/help:")
         view = st.radio(
             "View",
             ("Segmentation", "Inside SegNet"),
@@ -392,7 +392,7 @@ def main() -> None:
         "pixel gets a class. Everything runs locally on this machine's CPU."
     )
     if segmenter is None:
-        st.error(problem or "No model loaded.", icon="🚫")
+        st.error(problem or "No model loaded.", icon=":material/block:")
         st.info("Choose a model source in the sidebar to continue.")
         st.stop()
 
@@ -422,7 +422,11 @@ def main() -> None:
 
     jobs = choose_inputs()
     if not jobs:
-        st.info("Upload one or more images, or pick a sample above, to see the segmentation.")
+        st.info(
+            "Take a photo above to see its segmentation."
+            if st.session_state.get("input_source") == "Camera"
+            else "Upload one or more images, or pick a sample above, to see the segmentation."
+        )
         st.markdown("**Classes this model knows**")
         st.markdown(legend_html(sd.class_entries(segmenter.classes)), unsafe_allow_html=True)
         st.stop()

@@ -22,6 +22,9 @@ training data. On the 233 CamVid test frames the bundled model is unsure of 10% 
 pixels on average and of 25% at most."""
 
 
+_PRIME_SIZE = (32, 32)
+
+
 @dataclass(frozen=True)
 class Analysis:
     """One prediction as the page shows it.
@@ -57,6 +60,11 @@ def segment(segmenter: Segmenter, image: InputImage, mc_samples: int | None = No
         image: Image at the working size.
         mc_samples: Monte-Carlo dropout passes (Bayesian models), or None.
     """
+    # Under Streamlit the first call of a compiled TensorFlow function in each script run
+    # takes 0.2-1 s more than the next ones (seen with TF 2.21 and Streamlit 1.67, not in
+    # a plain Python process), even though the model was warmed up when it was loaded.
+    # A pass on a tiny image takes that start-up, so the time shown is the prediction's.
+    segmenter.warm_up(*_PRIME_SIZE, mc_samples=1 if mc_samples else None)
     start = time.perf_counter()
     result = segmenter.predict(image.rgb, mc_samples=mc_samples, probabilities=False)
     seconds = time.perf_counter() - start

@@ -199,7 +199,7 @@ class Segmenter:
             raise ValueError(f"Unknown preset {name!r} in {folder}. Available presets: {listed}.")
         return cls.from_file(path, **kwargs)
 
-    def warm_up(self, height: int = 360, width: int = 480) -> None:
+    def warm_up(self, height: int = 360, width: int = 480, mc_samples: int | None = None) -> None:
         """Run the model once on a blank image so that later calls are timed fairly.
 
         The first calls trace the network and let oneDNN pick its kernels, which takes
@@ -209,8 +209,10 @@ class Segmenter:
         Args:
             height: Image height to warm up at.
             width: Image width to warm up at.
+            mc_samples: Warm up the Monte-Carlo path with this many passes instead.
         """
-        self.predict(np.zeros((height, width, 3), np.uint8), probabilities=False)
+        blank = np.zeros((height, width, 3), np.uint8)
+        self.predict(blank, mc_samples=mc_samples, probabilities=False)
 
     def network_size(self, height: int, width: int) -> tuple[int, int]:
         """Size at which the network sees a ``height x width`` image."""
