@@ -1,13 +1,18 @@
-"""Segment images with a trained model and write PNG masks and overlays.
+"""Segment images and videos with a trained model; write masks and overlays.
 
 For every input image, writes into --out:
   <stem>_mask.png         class ids as pixel values (palette PNG in the class colours)
   <stem>_overlay.png      the image blended with the class colours (+ legend)
   <stem>_uncertainty.png  with --mc-samples: entropy, black = certain, white = ln(C)
 
-INPUT may be files or folders (the images directly inside, by extension). A file
-that cannot be read or segmented is reported at the end; the others are still
-processed. Exit code 0 if every image succeeded, 1 if some failed.
+For every input video (.mp4, .mov, .avi, .mkv, .webm...; needs the video extra,
+pip install -e ".[video]"), segmented frame by frame:
+  <stem>_overlay.mp4      the clip blended with the class colours (H.264, same fps)
+  <stem>_masks/000000.png with --video-masks: one class-id mask PNG per frame
+
+INPUT may be files or folders (the images and videos directly inside, by
+extension). A file that cannot be read or segmented is reported at the end; the
+others are still processed. Exit code 0 if every file succeeded, 1 if some failed.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-HELP = "segment images: PNG masks and overlays"
+HELP = "segment images and videos: PNG masks and overlays, overlay videos"
 
 DEFAULT_ALPHA = 0.5
 
@@ -26,7 +31,9 @@ DEFAULT_ALPHA = 0.5
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("model", metavar="MODEL", help="a .keras model file or a preset name")
-    parser.add_argument("inputs", metavar="INPUT", nargs="+", help="image files or folders")
+    parser.add_argument(
+        "inputs", metavar="INPUT", nargs="+", help="image or video files, or folders"
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--classes",
@@ -53,10 +60,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="larger images are downscaled to this many pixels first (8000000)",
     )
+    parser.add_argument(
+        "--video-masks",
+        action="store_true",
+        help="for videos, also write one class-id mask PNG per frame into <stem>_masks/",
+    )
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        metavar="N",
+        help="for videos, segment only the first N frames",
+    )
+
+
+def list_videos(folder: str) -> list[str]:
+    """Video files (by extension) directly inside ``folder``, sorted."""
+    from segnet_tf.inference.video import VIDEO_EXTENSIONS
+
+    names = [
+        n
+        for n in os.listdir(folder)
+        if not n.startswith(".")
+        and os.path.isfile(os.path.join(folder, n))
+        and n.lower().endswith(VIDEO_EXTENSIONS)
+    ]
+    return [os.path.join(folder, n) for n in sorted(names)]
 
 
 def collect_inputs(inputs: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand folders into their image files.
+    """Expand folders into their image and video files.
 
     Returns:
         ``(files, failures)``: the files to process in order, and ``(path, reason)``
@@ -67,9 +99,9 @@ def collect_inputs(inputs: list[str]) -> tuple[list[str], list[tuple[str, str]]]
     files, failures = [], []
     for item in inputs:
         if os.path.isdir(item):
-            found = list_images(item)
+            found = sorted(list_images(item) + list_videos(item))
             if not found:
-                failures.append((item, "folder holds no image files"))
+                failures.append((item, "folder holds no image or video files"))
             files.extend(found)
         elif os.path.exists(item):
             files.append(item)
@@ -114,6 +146,53 @@ class Progress:
         self.stream.flush()
 
 
+class FrameProgress:
+    """Progress of one video on stderr: frames done (of the total, when known), frames/s.
+
+    Called as ``progress(done, total_or_None)``. On a terminal the line is redrawn
+    after every frame; otherwise a line is written at most every ``interval`` seconds
+    (and at the end), so that logs of long clips stay short.
+    """
+
+    def __init__(self, label: str, stream=None, width: int = 30, interval: float = 2.0):
+        self.stream = sys.stderr if stream is None else stream
+        self.label, self.width, self.interval = label, width, interval
+        self.interactive = self.stream.isatty()
+        self.start = time.monotonic()
+        self.last_write = -float("inf")
+        self.last_line = ""
+        self.line_open = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        elapsed = now - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        if total:
+            filled = int(self.width * min(done, total) / total)
+            count = f"[{'#' * filled}{'-' * (self.width - filled)}] {done}/{total}"
+        else:
+            count = f"{done}"
+        line = f"{count} frames {rate:5.1f} frames/s {elapsed:6.1f}s {self.label}"
+        self.last_line = line
+        if self.interactive:
+            self.stream.write("\r\033[K" + line[:120])
+            self.line_open = True
+        elif now - self.last_write >= self.interval or done == total:
+            self.stream.write(line + "\n")
+            self.last_write = now
+            self.last_line = ""
+        self.stream.flush()
+
+    def finish(self) -> None:
+        """End the progress line (writes the last state if it was throttled away)."""
+        if self.line_open:
+            self.stream.write("\n")
+        elif self.last_line:
+            self.stream.write(self.last_line + "\n")
+        self.line_open, self.last_line = False, ""
+        self.stream.flush()
+
+
 def load_segmenter(args):
     from segnet_tf.inference import Segmenter
     from segnet_tf.inference.class_info import parse_classes_json
@@ -154,14 +233,18 @@ def write_outputs(segmenter, path: str, stem: str, out_dir: Path, args) -> None:
 
 
 def run(args) -> int:
+    from segnet_tf.inference.video import is_video_file
+
     if not 0.0 <= args.alpha <= 1.0:
         raise ValueError(f"--alpha must be in [0, 1]; got {args.alpha}.")
     if args.mc_samples is not None and args.mc_samples < 1:
         raise ValueError(f"--mc-samples must be >= 1; got {args.mc_samples}.")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ValueError(f"--max-frames must be >= 1; got {args.max_frames}.")
     files, failures = collect_inputs(args.inputs)
     if not files:
         reasons = "; ".join(f"{p}: {r}" for p, r in failures)
-        raise ValueError(f"no images to segment ({reasons}).")
+        raise ValueError(f"no images to segment, nor videos ({reasons}).")
     segmenter = load_segmenter(args)
     if args.mc_samples is not None and not segmenter.is_bayesian:
         raise ValueError(
@@ -170,20 +253,79 @@ def run(args) -> int:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    progress = Progress(len(files))
-    succeeded = 0
-    for done, (path, stem) in enumerate(zip(files, output_stems(files), strict=True), start=1):
-        try:
-            write_outputs(segmenter, path, stem, out_dir, args)
-            succeeded += 1
-        except Exception as err:  # one bad file must not stop the batch
-            reason = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
-            failures.append((path, reason.splitlines()[0] if reason else type(err).__name__))
-        progress.update(done, os.path.basename(path))
+    named = list(zip(files, output_stems(files), strict=True))
+    images = [(path, stem) for path, stem in named if not is_video_file(path)]
+    videos = [(path, stem) for path, stem in named if is_video_file(path)]
 
-    print(f"Segmented {succeeded} of {len(files)} images into {out_dir}.")
+    if images:
+        progress = Progress(len(images))
+        succeeded = 0
+        for done, (path, stem) in enumerate(images, start=1):
+            try:
+                write_outputs(segmenter, path, stem, out_dir, args)
+                succeeded += 1
+            except Exception as err:  # one bad file must not stop the batch
+                failures.append((path, failure_reason(err, path)))
+            progress.update(done, os.path.basename(path))
+        print(f"Segmented {succeeded} of {len(images)} images into {out_dir}.")
+
+    if videos:
+        succeeded, frames, seconds = 0, 0, 0.0
+        for path, stem in videos:
+            try:
+                result = write_video_outputs(segmenter, path, stem, out_dir, args)
+                succeeded += 1
+                frames += result.num_frames
+                seconds += result.seconds
+            except Exception as err:  # one bad file must not stop the batch
+                failures.append((path, failure_reason(err, path)))
+        rate = f" at {frames / seconds:.1f} frames/s" if seconds > 0 else ""
+        print(
+            f"Segmented {succeeded} of {len(videos)} videos into {out_dir}: {frames} frames{rate}."
+        )
+
     if failures:
         print(f"{len(failures)} failed:")
         for path, reason in failures:
             print(f"  {path}: {reason}")
     return 0 if not failures else 1
+
+
+def failure_reason(err: Exception, path: str) -> str:
+    """First line of the error, with its type unless it is a user-facing error.
+
+    The ``path: `` prefix of messages that name the file is dropped, as the list of
+    failures already starts each line with it.
+    """
+    plain = isinstance(err, ValueError | ImportError)
+    reason = str(err) if plain else f"{type(err).__name__}: {err}"
+    reason = reason.removeprefix(f"{path}: ")
+    return reason.splitlines()[0] if reason.strip() else type(err).__name__
+
+
+def write_video_outputs(segmenter, path: str, stem: str, out_dir: Path, args):
+    """Segment one video into ``<stem>_overlay.mp4`` (+ masks); prints one summary line."""
+    from segnet_tf.inference.video import segment_video
+
+    progress = FrameProgress(os.path.basename(path))
+    try:
+        result = segment_video(
+            segmenter,
+            path,
+            out_dir / f"{stem}_overlay.mp4",
+            masks_dir=out_dir / f"{stem}_masks" if args.video_masks else None,
+            max_frames=args.max_frames,
+            alpha=args.alpha,
+            mc_samples=args.mc_samples,
+            progress=progress,
+        )
+    finally:
+        progress.finish()
+    height, width = result.size
+    masks = f" and {result.masks_dir.name}/" if result.masks_dir is not None else ""
+    print(
+        f"{path}: {result.num_frames} frames {width}x{height} at {result.fps:g} fps in "
+        f"{result.seconds:.1f}s ({result.frames_per_second_processed:.1f} frames/s) -> "
+        f"{result.output_path.name}{masks}"
+    )
+    return result

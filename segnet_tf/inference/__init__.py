@@ -1,4 +1,4 @@
-"""Inference: `Segmenter` (image -> mask in one call) and visualisation helpers."""
+"""Inference: `Segmenter` (image -> mask in one call), videos and visualisation helpers."""
 
 from segnet_tf.inference.class_info import default_classes, generic_palette, read_sidecar_classes
 from segnet_tf.inference.image_loading import array_to_rgb, load_rgb
@@ -11,6 +11,13 @@ from segnet_tf.inference.segmenter import (
     Segmenter,
     list_presets,
 )
+from segnet_tf.inference.video import (
+    VideoError,
+    VideoResult,
+    VideoSupportMissing,
+    is_video_file,
+    segment_video,
+)
 from segnet_tf.inference.visualize import colorize, draw_legend, overlay, with_legend
 
 __all__ = [
@@ -20,14 +27,19 @@ __all__ = [
     "PRESETS_DIR",
     "SegmentationResult",
     "Segmenter",
+    "VideoError",
+    "VideoResult",
+    "VideoSupportMissing",
     "array_to_rgb",
     "colorize",
     "default_classes",
     "draw_legend",
     "generic_palette",
+    "is_video_file",
     "list_presets",
     "load_rgb",
     "overlay",
     "read_sidecar_classes",
+    "segment_video",
     "with_legend",
 ]
