@@ -88,7 +88,7 @@ def test_page_renders_with_controls_and_no_cartoon_samples(monkeypatch, models):
     app = start(monkeypatch, models["segnet_basic"])
     assert app.title[0].value == "Semantic segmentation with SegNet"
     assert app.file_uploader(key="images") is not None
-    assert list(app.radio(key="input_source").options) == ["Photos", "Camera"]
+    assert list(app.radio(key="input_source").options) == ["Photos", "Camera", "Video clip"]
     # Without CamVid: no samples at all, and a hint how to get them.
     assert not app.multiselect
     hint = texts(app.info)
@@ -179,6 +179,28 @@ def test_camera_photo_is_segmented(monkeypatch, models):
     assert not app.exception and not app.error
     assert app.subheader[0].value == "Camera photo"
     assert "Class mask" in captions(app)
+
+
+def test_video_clip_becomes_an_overlay_video(monkeypatch, models, tmp_path):
+    pytest.importorskip("av", reason="video clips need PyAV: pip install -e '.[video]'")
+    from video_fixtures import write_clip
+
+    clip = write_clip(tmp_path / "dashcam.mp4", num_frames=8, size=(48, 64))
+    app = start(monkeypatch, models["segnet_basic"])
+    app.radio(key="input_source").set_value("Video clip").run()
+    assert app.slider(key="clip_frames").value == ds.DEFAULT_CLIP_FRAMES
+    app.slider(key="clip_frames").set_value(5)
+    app.file_uploader(key="clip").set_value([("dashcam.mp4", clip.read_bytes(), "video/mp4")])
+    app.run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value == "dashcam.mp4"
+    assert "64×48 px · 5 frames at 12.5 frames/s" in texts(app.caption)
+    assert app.metric[0].label == "Processing" and app.metric[0].value.endswith("frames/s")
+    assert [b.proto.label for b in app.get("download_button")] == ["Overlay video (MP4)"]
+    assert len(app.get("video")) == 1
+    app.file_uploader(key="clip").set_value([("notes.mp4", b"not a video", "video/mp4")]).run()
+    assert not app.exception
+    assert app.error[0].value.startswith("notes.mp4:")
 
 
 def test_bayesian_model_gets_uncertainty_controls_and_heat_map(monkeypatch, models):

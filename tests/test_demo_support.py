@@ -255,3 +255,20 @@ def test_png_bytes_round_trip_class_ids_and_rgb():
 def test_stem_is_safe_for_file_names():
     assert ds.stem("my photo (1).JPG") == "my_photo__1_"
     assert ds.stem("CamVid test · 0001TP.png") == "CamVid_test___0001TP"
+
+
+def test_segment_clip_gives_an_mp4_of_the_first_frames(tiny_model_path, tmp_path):
+    pytest.importorskip("av", reason="video clips need PyAV: pip install -e '.[video]'")
+    from video_fixtures import write_clip
+
+    data = write_clip(tmp_path / "clip.mp4", num_frames=6, size=(32, 48)).read_bytes()
+    segmenter = Segmenter.from_file(tiny_model_path)
+    result = ds.segment_clip(segmenter, data, "clip.mp4", max_frames=4)
+    assert (result.num_frames, result.size, result.fps) == (4, (32, 48), 12.5)
+    assert result.video[4:8] == b"ftyp" and result.frames_per_second > 0
+    with pytest.raises(ds.ClipInputError, match="^junk.mp4: "):
+        ds.segment_clip(segmenter, b"no video here", "junk.mp4")
+    with pytest.raises(ds.ClipInputError, match="empty"):
+        ds.segment_clip(segmenter, b"", "none.mp4")
+    with pytest.raises(ValueError, match="max_frames"):
+        ds.segment_clip(segmenter, data, "clip.mp4", max_frames=0)

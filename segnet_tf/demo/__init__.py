@@ -4,12 +4,21 @@
 the only module here that imports Streamlit. The page reaches the rest of the package
 through this module alone: images (:mod:`~segnet_tf.demo.images`), samples
 (:mod:`~segnet_tf.demo.samples`), the model (:mod:`~segnet_tf.demo.models`), one
-prediction as shown (:mod:`~segnet_tf.demo.results`) and the drawing functions of
+prediction as shown (:mod:`~segnet_tf.demo.results`), video clips
+(:mod:`~segnet_tf.demo.clips`) and the drawing functions of
 :mod:`segnet_tf.visualize`.
 """
 
 from pathlib import Path
 
+from segnet_tf.demo.clips import (
+    CLIP_TYPES,
+    DEFAULT_CLIP_FRAMES,
+    MAX_CLIP_FRAMES,
+    ClipInputError,
+    ClipResult,
+    segment_clip,
+)
 from segnet_tf.demo.images import (
     IMAGE_TYPES,
     MAX_UPLOAD_MB,
@@ -61,6 +70,12 @@ PAGE = Path(__file__).resolve().with_name("page.py")
 """The Streamlit page file that ``streamlit run`` serves."""
 
 __all__ = [
+    "CLIP_TYPES",
+    "DEFAULT_CLIP_FRAMES",
+    "MAX_CLIP_FRAMES",
+    "ClipInputError",
+    "ClipResult",
+    "segment_clip",
     "IMAGE_TYPES",
     "LOW_CONFIDENCE",
     "MAX_UPLOAD_MB",

@@ -30,7 +30,7 @@ _LEGEND_CSS = """<style>
 .segnet-legend .pct {margin-left: auto; color: #555; font-variant-numeric: tabular-nums;}
 </style>"""
 
-INPUTS = ("Photos", "Camera")
+INPUTS = ("Photos", "Camera", "Video clip")
 INSIDE_TITLES = {
     "encoder": "① Encoder feature map (before pooling)",
     "pooled": "② Max-pooled: one value per 2×2 window",
@@ -66,6 +66,18 @@ def analyse(ref: sd.ModelRef, image: sd.InputImage, mc_samples: int | None) -> s
 @st.cache_data(show_spinner=False, max_entries=16)
 def inside_maps(ref: sd.ModelRef, image: sd.InputImage) -> sd.FeatureMaps:
     return load_inside(ref).extract(image.rgb)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def clip_result(
+    ref: sd.ModelRef,
+    data: bytes,
+    name: str,
+    max_frames: int,
+    alpha: float,
+    mc_samples: int | None,
+) -> sd.ClipResult:
+    return sd.segment_clip(load_model(ref), data, name, max_frames, alpha, mc_samples)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -185,9 +197,8 @@ def choose_model() -> tuple[sd.ModelRef | None, str | None]:
         return None, f"Could not read the model file: {err}"
 
 
-def choose_inputs() -> list[tuple[str, Callable[[], sd.InputImage]]]:
-    """The images to segment, as (name, loader) pairs, from the chosen input."""
-    source = st.radio("Input", INPUTS, horizontal=True, key="input_source")
+def choose_inputs(source: str) -> list[tuple[str, Callable[[], sd.InputImage]]]:
+    """The images to segment, as (name, loader) pairs, from the photos or the camera."""
     if source == "Camera":
         shot = st.camera_input("Take a photo of a street", key="camera")
         if shot is None:
@@ -217,6 +228,69 @@ def choose_inputs() -> list[tuple[str, Callable[[], sd.InputImage]]]:
         with sample_col:
             st.info(sd.camvid_hint(), icon=":material/photo_library:")
     return jobs
+
+
+def render_clip(ref: sd.ModelRef, settings: dict) -> None:
+    """The video input: upload a short clip, get its overlay video."""
+    upload_col, frames_col = st.columns([3, 2])
+    clip = upload_col.file_uploader(
+        "A short clip, e.g. from a dashcam (MP4, MOV, WebM, AVI, MKV...)",
+        type=list(sd.CLIP_TYPES),
+        key="clip",
+        help=f"Up to {sd.MAX_UPLOAD_MB} MB. Each frame is segmented like a photo, so a "
+        "long or high-resolution clip takes a while: only the first frames are used.",
+    )
+    max_frames = frames_col.slider(
+        "Frames to segment",
+        1,
+        sd.MAX_CLIP_FRAMES,
+        sd.DEFAULT_CLIP_FRAMES,
+        key="clip_frames",
+        help="The clip's first frames; the overlay video has the clip's frame rate.",
+    )
+    if clip is None:
+        st.info(
+            "Upload a short video to segment it frame by frame. CamVid itself is "
+            "dashcam video, the kind of clip this model knows."
+        )
+        return
+    try:
+        with st.spinner(f"Segmenting up to {max_frames} frames of {clip.name}…"):
+            result = clip_result(
+                ref,
+                clip.getvalue(),
+                clip.name,
+                max_frames,
+                settings["alpha"],
+                settings["mc_samples"],
+            )
+    except (sd.ClipInputError, ImportError) as err:
+        st.error(str(err), icon=":material/error:")
+        return
+    with st.container(border=True):
+        title_col, time_col = st.columns([4, 1])
+        title_col.subheader(clip.name, anchor=False)
+        height, width = result.size
+        title_col.caption(
+            f"{width}×{height} px · {result.num_frames} frames at {result.fps:g} frames/s "
+            f"· overlay {settings['alpha']:.0%} opacity"
+        )
+        time_col.metric(
+            "Processing",
+            f"{result.frames_per_second:.1f} frames/s",
+            help=f"{result.num_frames} frames decoded, segmented and encoded in "
+            f"{result.seconds:.1f} s on this machine's CPU.",
+        )
+        st.video(result.video, format="video/mp4")
+        st.download_button(
+            "Overlay video (MP4)",
+            data=result.video,
+            file_name=f"{sd.stem(clip.name)}_overlay.mp4",
+            mime="video/mp4",
+            key="download_clip",
+            on_click="ignore",
+            icon=":material/download:",
+        )
 
 
 def render_inside(ref: sd.ModelRef, info: sd.ModelInfo, image: sd.InputImage) -> None:
@@ -420,11 +494,15 @@ def main() -> None:
     st.sidebar.header("Display")
     settings["alpha"] = st.sidebar.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
 
-    jobs = choose_inputs()
+    source = st.radio("Input", INPUTS, horizontal=True, key="input_source")
+    if source == "Video clip":
+        render_clip(ref, settings)
+        return
+    jobs = choose_inputs(source)
     if not jobs:
         st.info(
             "Take a photo above to see its segmentation."
-            if st.session_state.get("input_source") == "Camera"
+            if source == "Camera"
             else "Upload one or more images, or pick a sample above, to see the segmentation."
         )
         st.markdown("**Classes this model knows**")
