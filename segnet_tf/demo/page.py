@@ -276,8 +276,8 @@ def render_clip(ref: sd.ModelRef, settings: dict) -> None:
             f"· overlay {settings['alpha']:.0%} opacity"
         )
         time_col.metric(
-            "Processing",
-            f"{result.frames_per_second:.1f} frames/s",
+            "Frames/s processed",
+            f"{result.frames_per_second:.1f}",
             help=f"{result.num_frames} frames decoded, segmented and encoded in "
             f"{result.seconds:.1f} s on this machine's CPU.",
         )
