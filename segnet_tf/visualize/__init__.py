@@ -5,7 +5,12 @@ Pure numpy/Pillow/Keras; nothing here imports a UI toolkit, so ``segnet predict`
 demo, notebooks and scripts share the same drawing code.
 """
 
-from segnet_tf.visualize.colormap import colorize_scalar_map, feature_grid, with_colorbar
+from segnet_tf.visualize.colormap import (
+    colorize_scalar_map,
+    feature_grid,
+    uncertainty_image,
+    with_colorbar,
+)
 from segnet_tf.visualize.inside_segnet import (
     FeatureMaps,
     InsideSegNet,
@@ -18,6 +23,7 @@ from segnet_tf.visualize.masks import (
     colorize,
     draw_legend,
     highlight_class,
+    mask_image,
     overlay,
     split_view,
     with_legend,
@@ -32,10 +38,12 @@ __all__ = [
     "feature_grid",
     "has_inside_view",
     "highlight_class",
+    "mask_image",
     "overlay",
     "pick_channels",
     "render_panels",
     "split_view",
+    "uncertainty_image",
     "with_colorbar",
     "with_legend",
     "zoom_panels",

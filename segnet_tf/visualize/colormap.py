@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -192,3 +194,16 @@ def with_colorbar(
     canvas.paste(Image.fromarray(picture.astype(np.uint8)), (0, 0))
     canvas.paste(panel, (picture.shape[1], 0))
     return np.asarray(canvas)
+
+
+def uncertainty_image(entropy: np.ndarray, num_classes: int) -> Image.Image:
+    """Entropy map as 8-bit grayscale, scaled by its maximum ``ln(num_classes)``.
+
+    A fixed scale (not the image's own maximum) keeps images comparable.
+
+    Args:
+        entropy: float ``[H, W]`` entropy in nats.
+        num_classes: Number of classes.
+    """
+    scaled = np.clip(entropy / math.log(num_classes), 0.0, 1.0) * 255.0
+    return Image.fromarray(np.round(scaled).astype(np.uint8))

@@ -69,6 +69,25 @@ def overlay(image: np.ndarray, mask: np.ndarray, classes: ClassList, alpha: floa
     return np.clip(np.round(blended), 0, 255).astype(np.uint8)
 
 
+def mask_image(mask: np.ndarray, classes: ClassList) -> Image.Image:
+    """A class-id mask as a PNG-ready image whose pixel values are the class ids.
+
+    Up to 256 labels: a palette ("P") image, displayed in the class colours and read
+    back as ids by Pillow and by ``segnet_tf.data`` (palette index = class id). More
+    labels: 16-bit grayscale.
+
+    Args:
+        mask: Integer ``[H, W]`` class ids.
+        classes: Class list giving the palette.
+    """
+    if classes.num_labels <= 256:
+        image = Image.fromarray(mask.astype(np.uint8))
+        # On an "L" image putpalette switches the mode to "P", keeping the values.
+        image.putpalette(classes.palette().reshape(-1).tolist())
+        return image
+    return Image.fromarray(mask.astype(np.uint16))
+
+
 def highlight_class(
     image: np.ndarray,
     mask: np.ndarray,
