@@ -1,6 +1,9 @@
 """Tests of segnet_tf.demo (without Streamlit): upload decoding, samples, model, results."""
 
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -272,3 +275,18 @@ def test_segment_clip_gives_an_mp4_of_the_first_frames(tiny_model_path, tmp_path
         ds.segment_clip(segmenter, b"", "none.mp4")
     with pytest.raises(ValueError, match="max_frames"):
         ds.segment_clip(segmenter, data, "clip.mp4", max_frames=0)
+
+
+def test_only_the_page_imports_streamlit():
+    # With Streamlit unimportable, everything of segnet_tf.demo but the page still loads.
+    script = (
+        "import sys; sys.modules['streamlit'] = None\n"
+        "import segnet_tf.demo, segnet_tf.demo.clips, segnet_tf.visualize\n"
+        "try:\n    import segnet_tf.demo.page\n"
+        "except ImportError:\n    print('page needs streamlit')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "page needs streamlit"
