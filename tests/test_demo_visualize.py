@@ -1,16 +1,21 @@
-"""Tests of segnet_tf.visualize: colour maps and the "inside SegNet" feature maps."""
+"""Tests of segnet_tf.visualize: colour maps and bars, class highlight, before/after split
+and the "inside SegNet" feature maps."""
 
 import numpy as np
 import pytest
 
 import segnet_tf
+from segnet_tf.classes import CAMVID_CLASSES
 from segnet_tf.visualize import (
     InsideSegNet,
     colorize_scalar_map,
     feature_grid,
     has_inside_view,
+    highlight_class,
     pick_channels,
     render_panels,
+    split_view,
+    with_colorbar,
     zoom_panels,
 )
 
@@ -107,3 +112,47 @@ def test_inside_view_of_a_half_resolution_model():
     maps = InsideSegNet(model).extract(np.zeros((90, 120, 3), np.uint8))
     # The network's first block works on the half-resolution image.
     assert maps.encoder.shape[:2] == (45, 60) and maps.pooled.shape[:2] == (23, 30)
+
+
+def test_highlight_class_keeps_one_class_and_dims_the_rest():
+    image = np.full((2, 3, 3), 200, np.uint8)
+    mask = np.array([[3, 3, 0], [0, 3, 1]])
+    shown = highlight_class(image, mask, CAMVID_CLASSES, 3, alpha=1.0, dim=0.5)
+    road = np.array(CAMVID_CLASSES.colors[3], np.uint8)
+    np.testing.assert_array_equal(shown[mask == 3], np.tile(road, (3, 1)))
+    np.testing.assert_array_equal(shown[mask != 3], np.full((3, 3), 100, np.uint8))
+    with pytest.raises(ValueError, match="not in the class list"):
+        highlight_class(image, mask, CAMVID_CLASSES, 12)
+
+
+def test_split_view_puts_before_left_and_after_right_of_the_line():
+    before = np.zeros((4, 10, 3), np.uint8)
+    after = np.full((4, 10, 3), 50, np.uint8)
+    shown = split_view(before, after, 0.3, line_width=2)
+    assert (shown[:, :2] == 0).all() and (shown[:, 2:4] == 255).all()
+    assert (shown[:, 4:] == 50).all()
+    np.testing.assert_array_equal(split_view(before, after, 0.0), after)
+    np.testing.assert_array_equal(split_view(before, after, 1.0), before)
+    with pytest.raises(ValueError, match="same size"):
+        split_view(before, after[:, :5], 0.5)
+
+
+def test_colour_bar_shows_the_ramp_beside_the_heat_map():
+    values = np.linspace(0.0, 1.0, 120 * 160).reshape(120, 160)
+    heat = colorize_scalar_map(values, "viridis", 0.0, 1.0)
+    shown = with_colorbar(heat, "viridis", 0.0, 1.0, "confidence")
+    assert shown.shape[0] == 120 and shown.shape[1] > 160
+    np.testing.assert_array_equal(shown[:, :160], heat)
+    panel = shown[:, 160:]
+    lut = colorize_scalar_map(np.array([[0.0, 1.0]]), "viridis", 0.0, 1.0)[0]
+
+    # The bar's top is the highest colour and its bottom the lowest.
+    def rows_near(colour):
+        distance = np.abs(panel.astype(int) - colour.astype(int)).sum(-1)
+        return np.nonzero(distance < 12)[0]
+
+    top, low = rows_near(lut[1]), rows_near(lut[0])
+    assert top.size and low.size and top.max() < 20 and low.min() > 100
+    assert (panel < 100).all(-1).sum() > 20  # dark pixels: the labels are drawn
+    with pytest.raises(ValueError, match="vmax"):
+        with_colorbar(heat, "viridis", 1.0, 0.0)

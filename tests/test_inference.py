@@ -46,6 +46,7 @@ def test_predict_any_size_matches_keras(tiny_model, size):
     np.testing.assert_array_equal(result.mask, result.probabilities.argmax(-1))
     assert result.classes == CAMVID_CLASSES and result.network_size == size
     assert result.variance is None and result.entropy is None
+    np.testing.assert_array_equal(result.confidence, result.probabilities.max(-1))
 
 
 def _modes(rng):
@@ -148,6 +149,8 @@ def test_large_images_are_downscaled_and_mapped_back():
     small = segmenter.predict(rgb, probabilities=False)
     assert small.probabilities is None
     np.testing.assert_array_equal(small.mask, result.mask)
+    # The confidence is that of the upscaled probabilities, with or without them.
+    np.testing.assert_allclose(small.confidence, result.probabilities.max(-1), atol=1e-6)
 
 
 def test_bilinear_rows_equal_tf_image_resize():

@@ -17,16 +17,16 @@ HELP = "open the interactive segmentation demo (Streamlit) in the browser"
 
 
 def app_path() -> Path:
-    """Path of `demo/app.py` next to the installed package's source tree.
+    """Path of the demo page, `segnet_tf/demo/page.py`, inside the installed package.
 
     Raises:
-        OSError: If the package is not installed from a source checkout.
+        OSError: If the page is missing (a broken installation).
     """
-    path = Path(__file__).resolve().parents[2] / "demo" / "app.py"
+    path = Path(__file__).resolve().parents[1] / "demo" / "page.py"
     if not path.is_file():
         raise OSError(
-            f"{path}: demo app not found. The demo ships with the source repository: clone "
-            'it and install it with `pip install -e ".[demo]"`, then run `segnet demo`.'
+            f"{path}: demo page not found; the segnet_tf installation is incomplete. "
+            'Reinstall it with `pip install "segnet_tf[demo]"`.'
         )
     return path
 

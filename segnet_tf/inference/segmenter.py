@@ -45,6 +45,9 @@ class SegmentationResult:
         classes: Names and colours of the classes.
         network_size: ``(height, width)`` the network saw: smaller than the input
             when the input was larger than ``max_pixels``.
+        confidence: float32 ``[H, W]`` probability of the predicted class (the largest
+            softmax value), for every model; low values mark pixels the model is unsure
+            of, e.g. on images unlike its training data.
     """
 
     mask: np.ndarray
@@ -53,6 +56,7 @@ class SegmentationResult:
     entropy: np.ndarray | None
     classes: ClassList
     network_size: tuple[int, int]
+    confidence: np.ndarray | None = None
 
 
 def list_presets(presets_dir: str | os.PathLike | None = None) -> list[str]:
@@ -195,6 +199,21 @@ class Segmenter:
             raise ValueError(f"Unknown preset {name!r} in {folder}. Available presets: {listed}.")
         return cls.from_file(path, **kwargs)
 
+    def warm_up(self, height: int = 360, width: int = 480, mc_samples: int | None = None) -> None:
+        """Run the model once on a blank image so that later calls are timed fairly.
+
+        The first calls trace the network and let oneDNN pick its kernels, which takes
+        several times as long as a prediction; an interactive caller warms up once when it
+        loads the model, at the size it expects.
+
+        Args:
+            height: Image height to warm up at.
+            width: Image width to warm up at.
+            mc_samples: Warm up the Monte-Carlo path with this many passes instead.
+        """
+        blank = np.zeros((height, width, 3), np.uint8)
+        self.predict(blank, mc_samples=mc_samples, probabilities=False)
+
     def network_size(self, height: int, width: int) -> tuple[int, int]:
         """Size at which the network sees a ``height x width`` image."""
         if height * width <= self.max_pixels:
@@ -257,10 +276,11 @@ class Segmenter:
         )
         c = self.num_classes
         if (net_h, net_w) != (height, width):
-            mask, probs, extra = self._upscale(outputs, (height, width), probabilities)
+            mask, probs, extra, confidence = self._upscale(outputs, (height, width), probabilities)
         else:
             mask = np.argmax(outputs[..., :c], axis=-1).astype(np.int32)
             probs, extra = outputs[..., :c], outputs[..., c:]
+            confidence = np.max(probs, axis=-1)
         return SegmentationResult(
             mask=mask,
             probabilities=probs if probabilities else None,
@@ -268,25 +288,29 @@ class Segmenter:
             entropy=extra[..., 1] if mc_samples is not None else None,
             classes=self.classes,
             network_size=(net_h, net_w),
+            confidence=confidence,
         )
 
     def _upscale(self, outputs: np.ndarray, size: tuple[int, int], keep_probabilities: bool):
         """Bilinearly upscale network outputs to ``size``, a band of rows at a time.
 
         Returns:
-            ``(mask, probabilities or None, extra channels)`` at ``size``; the mask is
-            the argmax of the upscaled probabilities, as without resizing.
+            ``(mask, probabilities or None, extra channels, confidence)`` at ``size``;
+            the mask and confidence are the argmax and max of the upscaled probabilities,
+            as without resizing.
         """
         height, width = size
         c = self.num_classes
         mask = np.zeros((height, width), np.int32)
         probs = np.zeros((height, width, c), np.float32) if keep_probabilities else None
         extra = np.zeros((height, width, outputs.shape[-1] - c), np.float32)
+        confidence = np.zeros((height, width), np.float32)
         for start in range(0, height, _UPSCALE_ROWS):
             stop = min(start + _UPSCALE_ROWS, height)
             band = tiling.resize_bilinear_rows(outputs, size, start, stop)
             mask[start:stop] = np.argmax(band[..., :c], axis=-1)
+            confidence[start:stop] = np.max(band[..., :c], axis=-1)
             if probs is not None:
                 probs[start:stop] = band[..., :c]
             extra[start:stop] = band[..., c:]
-        return mask, probs, extra
+        return mask, probs, extra, confidence

@@ -1,10 +1,16 @@
-"""Pictures of what a segmentation model sees: heat-maps and the "inside SegNet" view.
+"""Pictures of predictions: masks, overlays, heat-maps with colour bars, legends and the
+"inside SegNet" view.
 
-Pure numpy/Pillow/Keras; nothing here imports a UI toolkit, so the Streamlit demo,
-notebooks and scripts share the same drawing code.
+Pure numpy/Pillow/Keras; nothing here imports a UI toolkit, so ``segnet predict``, the
+demo, notebooks and scripts share the same drawing code.
 """
 
-from segnet_tf.visualize.colormap import colorize_scalar_map, feature_grid
+from segnet_tf.visualize.colormap import (
+    colorize_scalar_map,
+    feature_grid,
+    uncertainty_image,
+    with_colorbar,
+)
 from segnet_tf.visualize.inside_segnet import (
     FeatureMaps,
     InsideSegNet,
@@ -13,14 +19,32 @@ from segnet_tf.visualize.inside_segnet import (
     render_panels,
     zoom_panels,
 )
+from segnet_tf.visualize.masks import (
+    colorize,
+    draw_legend,
+    highlight_class,
+    mask_image,
+    overlay,
+    split_view,
+    with_legend,
+)
 
 __all__ = [
     "FeatureMaps",
     "InsideSegNet",
+    "colorize",
     "colorize_scalar_map",
+    "draw_legend",
     "feature_grid",
     "has_inside_view",
+    "highlight_class",
+    "mask_image",
+    "overlay",
     "pick_channels",
     "render_panels",
+    "split_view",
+    "uncertainty_image",
+    "with_colorbar",
+    "with_legend",
     "zoom_panels",
 ]

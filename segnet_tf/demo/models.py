@@ -1,0 +1,168 @@
+"""Where the demo's model comes from, loading it ready for timing, and facts about it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from segnet_tf.atomic_files import write_bytes_atomic
+from segnet_tf.inference import PRESETS_DIR, Segmenter
+from segnet_tf.inference.class_info import parse_classes_json
+
+MODEL_ENV = "SEGNET_DEMO_MODEL"
+"""Environment variable naming the ``.keras`` file the demo opens with."""
+DEFAULT_PRESET = "camvid_segnet"
+"""Bundled model the demo uses when ``$SEGNET_DEMO_MODEL`` is not set."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the demo's model comes from.
+
+    Attributes:
+        path: The ``.keras`` file, or None when it could not be found.
+        label: Short description for the page.
+        problem: Why ``path`` is None (shown to the user), else None.
+    """
+
+    path: Path | None
+    label: str
+    problem: str | None = None
+
+
+def default_model_source(environ: dict[str, str] | None = None) -> ModelSource:
+    """The model to open with: ``$SEGNET_DEMO_MODEL`` or the bundled preset.
+
+    Args:
+        environ: Environment mapping; defaults to ``os.environ``.
+    """
+    environ = os.environ if environ is None else environ
+    configured = environ.get(MODEL_ENV)
+    if configured:
+        path = Path(configured).expanduser()
+        if path.is_file():
+            return ModelSource(path, f"{path.name} (from ${MODEL_ENV})")
+        return ModelSource(None, configured, f"${MODEL_ENV}={configured}: no such model file.")
+    path = PRESETS_DIR / f"{DEFAULT_PRESET}.keras"
+    if path.is_file():
+        return ModelSource(path, "Bundled CamVid SegNet")
+    return ModelSource(
+        None,
+        "Bundled CamVid SegNet",
+        f"The bundled model '{DEFAULT_PRESET}' is not installed ({path} is missing). Point "
+        f"the demo to a .keras file: enter its path or upload it in the sidebar, or set "
+        f"${MODEL_ENV}.",
+    )
+
+
+def store_uploaded_model(data: bytes, name: str, folder: str | os.PathLike | None = None) -> Path:
+    """Write an uploaded ``.keras`` file under a content-addressed name and return its path.
+
+    Args:
+        data: File contents.
+        name: Uploaded file name (must end in ``.keras``).
+        folder: Where to write; defaults to a ``segnet_demo_models`` temporary folder.
+
+    Raises:
+        ValueError: If the name does not end in ``.keras`` or the file is empty.
+    """
+    if not name.lower().endswith(".keras"):
+        raise ValueError(f"{name}: expected a Keras model file ending in '.keras'.")
+    if not data:
+        raise ValueError(f"{name}: the file is empty.")
+    folder = Path(folder) if folder is not None else Path(tempfile.gettempdir()) / "segnet_demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}.keras"
+    if not path.is_file():
+        write_bytes_atomic(path, data)
+    return path
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Which model to load: the file, its modification time and an optional class list.
+
+    It is what the page caches a loaded model under: a changed file (new ``mtime``) or
+    another class list is another model.
+
+    Attributes:
+        path: ``.keras`` file.
+        mtime: The file's modification time when the reference was made.
+        classes_json: Contents of a class-list JSON, or None.
+    """
+
+    path: str
+    mtime: float
+    classes_json: bytes | None = None
+
+    @classmethod
+    def for_file(cls, path: str | os.PathLike, classes_json: bytes | None = None) -> ModelRef:
+        """Reference the current version of ``path``.
+
+        Raises:
+            OSError: If the file cannot be read.
+        """
+        return cls(str(path), os.stat(path).st_mtime, classes_json)
+
+
+WARM_UP_SIZE = (360, 480)
+"""Size of the blank image the model is warmed up on: a CamVid frame at the
+resolution SegNet was trained at."""
+
+
+def load_segmenter(
+    path: str | os.PathLike,
+    classes_json: bytes | None = None,
+    warm_up: tuple[int, int] | None = WARM_UP_SIZE,
+) -> Segmenter:
+    """Load a model file, with class names from an uploaded JSON if given, and warm it up.
+
+    Args:
+        path: ``.keras`` file.
+        classes_json: Contents of a class-list JSON (``ClassList.to_json()`` output) or
+            None to use the model's sidecar file or the defaults.
+        warm_up: ``(height, width)`` of one blank prediction run now, so that the first
+            image's inference time is the model's and not its start-up; None for none.
+
+    Raises:
+        ValueError: If the model or the class list cannot be loaded.
+    """
+    classes = None
+    if classes_json is not None:
+        try:
+            text = classes_json.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"class list: not UTF-8 text ({err}).") from err
+        classes = parse_classes_json(text, "class list")
+    segmenter = Segmenter.from_file(path, classes=classes)
+    if warm_up is not None:
+        segmenter.warm_up(*warm_up)
+    return segmenter
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Facts about a loaded model for the page."""
+
+    name: str
+    parameters: int
+    num_classes: int
+    bayesian: bool
+    has_inside_view: bool
+
+
+def describe_model(segmenter: Segmenter) -> ModelInfo:
+    """Summarise a :class:`Segmenter`'s model."""
+    from segnet_tf.visualize import has_inside_view
+
+    model = segmenter.model
+    return ModelInfo(
+        name=model.name,
+        parameters=int(model.count_params()),
+        num_classes=segmenter.num_classes,
+        bayesian=bool(segmenter.is_bayesian),
+        has_inside_view=has_inside_view(model),
+    )

@@ -1,0 +1,163 @@
+"""One prediction as the demo shows it: timing, confidence, class shares, PNG downloads."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from segnet_tf.classes import CAMVID_CLASSES, ClassList
+from segnet_tf.demo.images import InputImage
+from segnet_tf.inference import Segmenter
+
+LOW_CONFIDENCE = 0.6
+"""A pixel whose predicted class has a lower probability than this counts as unsure."""
+OUT_OF_DOMAIN_SHARE = 0.3
+"""Share of unsure pixels above which the page warns that the image looks unlike the
+training data. On the 233 CamVid test frames the bundled model is unsure of 10% of the
+pixels on average and of 25% at most."""
+
+
+_PRIME_SIZE = (32, 32)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One prediction as the page shows it.
+
+    Attributes:
+        mask: int32 ``[H, W]`` class ids at the working size.
+        confidence: float32 ``[H, W]`` probability of the predicted class.
+        uncertainty: float32 ``[H, W]`` Monte-Carlo variance, or None.
+        entropy: float32 ``[H, W]`` predictive entropy, or None.
+        seconds: Wall-clock time of the prediction alone (the model is warmed up when
+            it is loaded).
+        mc_samples: Monte-Carlo samples used, or None.
+    """
+
+    mask: np.ndarray
+    confidence: np.ndarray
+    uncertainty: np.ndarray | None
+    entropy: np.ndarray | None
+    seconds: float
+    mc_samples: int | None
+
+    @property
+    def unsure_share(self) -> float:
+        """Share of the pixels predicted with less than :data:`LOW_CONFIDENCE`."""
+        return float(np.mean(self.confidence < LOW_CONFIDENCE)) if self.confidence.size else 0.0
+
+
+def segment(segmenter: Segmenter, image: InputImage, mc_samples: int | None = None) -> Analysis:
+    """Run the model on an :class:`InputImage` and time the prediction.
+
+    Args:
+        segmenter: Loaded model.
+        image: Image at the working size.
+        mc_samples: Monte-Carlo dropout passes (Bayesian models), or None.
+    """
+    # Under Streamlit the first call of a compiled TensorFlow function in each script run
+    # takes 0.2-1 s more than the next ones (seen with TF 2.21 and Streamlit 1.67, not in
+    # a plain Python process), even though the model was warmed up when it was loaded.
+    # A pass on a tiny image takes that start-up, so the time shown is the prediction's.
+    segmenter.warm_up(*_PRIME_SIZE, mc_samples=1 if mc_samples else None)
+    start = time.perf_counter()
+    result = segmenter.predict(image.rgb, mc_samples=mc_samples, probabilities=False)
+    seconds = time.perf_counter() - start
+    return Analysis(
+        result.mask, result.confidence, result.variance, result.entropy, seconds, mc_samples
+    )
+
+
+def domain_notice(analysis: Analysis, classes: ClassList) -> str | None:
+    """A plain warning when the model is unsure of much of the image, else None.
+
+    Such an image is probably unlike the model's training data (a portrait, a pet, an
+    indoor scene for a road-scene model): its colours then name the nearest known class,
+    not what is there.
+
+    Args:
+        analysis: The prediction.
+        classes: The model's classes, named in the message.
+    """
+    share = analysis.unsure_share
+    if share <= OUT_OF_DOMAIN_SHARE:
+        return None
+    names = ", ".join(classes.names[: classes.num_classes])
+    kind = "road-scene classes from CamVid" if classes.names == CAMVID_CLASSES.names else "classes"
+    return (
+        f"The model is unsure of {share:.0%} of this image (less than "
+        f"{LOW_CONFIDENCE:.0%} confidence). "
+        f"This model knows {classes.num_classes} {kind} ({names}) and labels every pixel "
+        "with one of them, so on a picture unlike its training images the colours are its "
+        "nearest guess, not what is there. See the confidence map."
+    )
+
+
+@dataclass(frozen=True)
+class ClassShare:
+    """Share of the pixels predicted as one class."""
+
+    class_id: int
+    name: str
+    color: str
+    pixels: int
+    share: float
+
+
+def to_hex(color: tuple[int, int, int]) -> str:
+    """``(r, g, b)`` -> ``"#rrggbb"``."""
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in color))
+
+
+def class_shares(mask: np.ndarray, classes: ClassList) -> list[ClassShare]:
+    """Pixel count and share of every class present in ``mask``, largest first.
+
+    Args:
+        mask: Integer ``[H, W]`` class ids.
+        classes: Names and colours.
+    """
+    mask = np.asarray(mask)
+    counts = np.bincount(mask.ravel(), minlength=classes.num_labels)
+    total = max(int(mask.size), 1)
+    shares = [
+        ClassShare(i, classes.names[i], to_hex(classes.colors[i]), int(n), int(n) / total)
+        for i, n in enumerate(counts[: classes.num_labels])
+        if n > 0
+    ]
+    return sorted(shares, key=lambda s: (-s.pixels, s.class_id))
+
+
+def class_entries(classes: ClassList) -> list[ClassShare]:
+    """Every class of ``classes`` (void included) with zero pixels, for a full legend."""
+    return [
+        ClassShare(i, name, to_hex(color), 0, 0.0)
+        for i, (name, color) in enumerate(zip(classes.names, classes.colors, strict=True))
+    ]
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    """Encode an image array as PNG.
+
+    Args:
+        array: uint8 ``[H, W, 3]`` (RGB) or integer ``[H, W]`` class ids, saved as a
+            single-channel 8-bit PNG (16-bit when an id exceeds 255).
+    """
+    array = np.asarray(array)
+    if array.ndim == 2:
+        if array.size and (array.min() < 0 or array.max() > 65535):
+            raise ValueError("A single-channel PNG holds values 0..65535 only.")
+        array = array.astype(np.uint8 if array.max(initial=0) <= 255 else np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def stem(name: str) -> str:
+    """File-name stem safe for downloads: ``"my photo.jpg"`` -> ``"my_photo"``."""
+    base = Path(name).stem or "image"
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in base)
