@@ -273,12 +273,13 @@ def make_pairs_dataset(
     palette = classes.palette()
     if decoded:
         image_tf_ok = [p.image_info.tf_decodable_image for p in pairs]
+        image_is_jpeg = [p.image_info.format == "JPEG" for p in pairs]
         if mask_format == "rgb":
             mask_tf_ok = [p.mask_info.tf_decodable_rgb for p in pairs]
         else:
             mask_tf_ok = [p.mask_info.tf_decodable_ids for p in pairs]
     else:
-        image_tf_ok = mask_tf_ok = [False] * len(pairs)
+        image_tf_ok = mask_tf_ok = image_is_jpeg = [False] * len(pairs)
 
     def pil_image(path: bytes) -> np.ndarray:
         return image_io.read_image(path.decode())
@@ -293,12 +294,21 @@ def make_pairs_dataset(
             image_io.check_ids(ids, classes.num_classes, classes.void_id, p)
         return ids[..., None]
 
-    def decode(image_path, mask_path, image_ok, mask_ok):
+    def tf_image(image_path, is_jpeg):
+        data = tf.io.read_file(image_path)
+        return tf.cond(
+            is_jpeg,
+            # The accurate integer DCT is Pillow's (libjpeg's default): the same
+            # pixels as inference, which reads files through Pillow. TensorFlow's
+            # default fast DCT differs by up to about 10 levels.
+            lambda: tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE"),
+            lambda: tf.io.decode_image(data, channels=3, expand_animations=False),
+        )
+
+    def decode(image_path, mask_path, image_ok, mask_ok, is_jpeg):
         image = tf.cond(
             image_ok,
-            lambda: tf.io.decode_image(
-                tf.io.read_file(image_path), channels=3, expand_animations=False
-            ),
+            lambda: tf_image(image_path, is_jpeg),
             lambda: tf.numpy_function(pil_image, [image_path], tf.uint8, stateful=False),
         )
         if mask_format == "rgb":
@@ -323,6 +333,7 @@ def make_pairs_dataset(
             [p.mask for p in pairs],
             np.array(image_tf_ok, dtype=bool),
             np.array(mask_tf_ok, dtype=bool),
+            np.array(image_is_jpeg, dtype=bool),
         )
     )
     return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -55,7 +55,11 @@ class FileInfo:
 
     @property
     def tf_decodable_image(self) -> bool:
-        """True if ``tf.io.decode_image(channels=3)`` gives the same RGB as Pillow."""
+        """True if TensorFlow decodes the file to the same RGB as Pillow.
+
+        That is ``tf.io.decode_image(channels=3)``, except for JPEG files:
+        ``tf.io.decode_jpeg(dct_method="INTEGER_ACCURATE")``, Pillow's DCT.
+        """
         return self.format in _TF_IMAGE_FORMATS and self.mode == "RGB"
 
     @property
