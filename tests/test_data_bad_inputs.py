@@ -216,3 +216,10 @@ def test_wide_integer_arrays_do_not_wrap_around():
     with pytest.raises(ValueError, match="at most 4294967295"):
         load_rgb(np.full((4, 4), 2**40, np.int64))
     np.testing.assert_array_equal(load_rgb(np.full((2, 2), 2**32 - 1, np.int64)), 255)
+
+
+@pytest.mark.parametrize("num_workers", [0, -1, 1.5, True])
+def test_num_workers_must_be_a_positive_int(tmp_path, num_workers):
+    images, masks = make_folder(str(tmp_path), n=1)
+    with pytest.raises(ValueError, match="num_workers="):
+        folder_dataset(images, masks, TINY_CLASSES, num_workers=num_workers)

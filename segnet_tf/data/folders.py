@@ -192,6 +192,10 @@ def validate_pairs(
     """
     if not pairs:
         raise DataError("no image/mask pairs to validate; expected a non-empty folder.")
+    if num_workers is not None and (
+        isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1
+    ):
+        raise ValueError(f"num_workers={num_workers!r}; expected an integer >= 1 or None.")
     mask_format = _resolve_mask_format(mask_format, image_io.probe(pairs[0][1]))
     workers = num_workers or min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
