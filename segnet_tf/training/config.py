@@ -39,7 +39,8 @@ class TrainConfig:
 
     Args:
         model: Registered model name (``segnet_tf.list_models()``).
-        width: Filter-count multiplier of the model (e.g. 0.25; 1/16 for tiny tests).
+        width: Filter-count multiplier of the model (e.g. 0.25; 1/16 for tiny tests),
+            in (1/128, 4].
         input_scale: The network works at this fraction of the resolution: it trains
             and validates on images (and labels) resized by this factor, and the
             saved models (``best.keras``, ``model.keras``) resize their input by it
@@ -54,11 +55,12 @@ class TrainConfig:
             ``$SEGNET_CAMVID_DIR``).
         synthetic_images: Training scenes of the synthetic source (validation uses a
             quarter of that, at least 4).
-        image_size: Training crop ``(height, width)``; validation images are resized
-            to it. Synthetic scenes are generated at this size.
+        image_size: Training crop ``(height, width)``, each in [8, 16384]; validation
+            images are resized to it. Synthetic scenes are generated at this size.
         scale_range: Zoom range of the random scale-crop augmentation, relative to
             the whole image resized to ``image_size``: with CamVid's 360x480 frames and
             ``image_size`` 180x240, scale 2 crops at the frames' own resolution.
+            ``1/16 <= low <= high <= 16``.
         validation_image_size: ``(height, width)`` validation images are resized to;
             None means ``image_size``. Set it to the evaluation size (CamVid: 360 480)
             when training on crops at native scale, so that the best checkpoint is
@@ -86,7 +88,8 @@ class TrainConfig:
         backup_every_steps: Back up the training state every N batches (a killed run
             then restarts its interrupted epoch from the latest backup); 0 backs up
             at the end of every epoch.
-        seed: Seed of weights initialisation, data order and augmentation.
+        seed: Seed of weights initialisation, data order and augmentation, in
+            [0, 2**32 - 1].
         run_dir: Folder receiving every artifact of the run.
     """
 
