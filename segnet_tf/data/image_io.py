@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 
@@ -55,7 +55,11 @@ class FileInfo:
 
     @property
     def tf_decodable_image(self) -> bool:
-        """True if ``tf.io.decode_image(channels=3)`` gives the same RGB as Pillow."""
+        """True if TensorFlow decodes the file to the same RGB as Pillow.
+
+        That is ``tf.io.decode_image(channels=3)``, except for JPEG files:
+        ``tf.io.decode_jpeg(dct_method="INTEGER_ACCURATE")``, Pillow's DCT.
+        """
         return self.format in _TF_IMAGE_FORMATS and self.mode == "RGB"
 
     @property
@@ -73,6 +77,56 @@ class FileInfo:
         return self.format == "PNG" and self.mode == "RGB"
 
 
+def _too_large(path: str, width: int, height: int) -> DataError:
+    limit = Image.MAX_IMAGE_PIXELS
+    return DataError(
+        f"{path}: image of {width}x{height} pixels ({width * height / 1e6:.0f} MP) is larger "
+        f"than Pillow's decompression-bomb limit of {limit} pixels ({limit / 1e6:.0f} MP); "
+        "expected a smaller image (for a file you trust, raise PIL.Image.MAX_IMAGE_PIXELS)."
+    )
+
+
+def _check_pixel_limit(path: str, im: Image.Image) -> None:
+    """Refuse images above ``PIL.Image.MAX_IMAGE_PIXELS``.
+
+    Pillow itself only warns between one and two times that limit (and raises
+    ``DecompressionBombError`` above); decoding such a file would take gigabytes of
+    memory, so this package treats both alike.
+    """
+    limit = Image.MAX_IMAGE_PIXELS
+    width, height = im.size
+    if limit is not None and width * height > limit:
+        raise _too_large(path, width, height)
+
+
+def _open(path: str) -> Image.Image:
+    """``Image.open`` with every failure turned into a DataError naming the file."""
+    try:
+        im = Image.open(path)
+    except FileNotFoundError as err:
+        raise DataError(f"{path}: file not found.") from err
+    except IsADirectoryError as err:
+        raise DataError(f"{path}: is a folder; expected an image file.") from err
+    except Image.DecompressionBombError as err:
+        raise DataError(
+            f"{path}: image larger than Pillow's decompression-bomb limit ({err}); expected a "
+            "smaller image (for a file you trust, raise PIL.Image.MAX_IMAGE_PIXELS)."
+        ) from err
+    except Exception as err:
+        # Pillow's format plugins raise many types (OSError, SyntaxError, struct.error,
+        # EOFError, IndexError...) on malformed headers: all mean "not a readable image".
+        raise DataError(
+            f"{path}: not a readable image ({type(err).__name__}: {err}); expected a "
+            "PNG/JPEG/BMP image file."
+        ) from err
+    try:
+        _check_pixel_limit(path, im)
+    except DataError:
+        im.close()
+        raise
+    return im
+
+
 def probe(path: str) -> FileInfo:
     """Read an image header (cheap) and check that the file is an image.
 
@@ -83,19 +137,11 @@ def probe(path: str) -> FileInfo:
         The file's :class:`FileInfo`.
 
     Raises:
-        DataError: If the file is missing, not an image or has an empty size.
+        DataError: If the file is missing, not an image, has an empty size or more
+            pixels than ``PIL.Image.MAX_IMAGE_PIXELS``.
     """
-    try:
-        with Image.open(path) as im:
-            info = FileInfo(
-                path=str(path), format=im.format or "", mode=im.mode, size=im.size[::-1]
-            )
-    except FileNotFoundError as err:
-        raise DataError(f"{path}: file not found.") from err
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(
-            f"{path}: not a readable image ({err}); expected a PNG/JPEG/BMP image file."
-        ) from err
+    with _open(path) as im:
+        info = FileInfo(path=str(path), format=im.format or "", mode=im.mode, size=im.size[::-1])
     if info.size[0] == 0 or info.size[1] == 0:
         raise DataError(f"{path}: image has an empty size {info.size}.")
     return info
@@ -103,16 +149,18 @@ def probe(path: str) -> FileInfo:
 
 def _load(path: str) -> Image.Image:
     """Open and fully decode ``path``, turning truncation/corruption into DataError."""
+    im = _open(path)
     try:
-        im = Image.open(path)
         im.load()  # Forces full decoding, so truncated files fail here.
-        return im
-    except FileNotFoundError as err:
-        raise DataError(f"{path}: file not found.") from err
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+    except Exception as err:  # Decoders raise OSError, SyntaxError, ValueError...
+        im.close()
         raise DataError(
-            f"{path}: corrupt or unreadable image ({err}); expected a valid PNG/JPEG/BMP file."
+            f"{path}: corrupt or unreadable image ({type(err).__name__}: {err}); expected a "
+            "valid PNG/JPEG/BMP file."
         ) from err
+    if im.size[0] == 0 or im.size[1] == 0:
+        raise DataError(f"{path}: image has an empty size {im.size[::-1]}.")
+    return im
 
 
 def _high_bits_to_uint8(arr: np.ndarray, path: str) -> np.ndarray:

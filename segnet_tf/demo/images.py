@@ -142,7 +142,12 @@ def decode_image_bytes(
             f"{name}: not an image (or a format Pillow cannot read); expected a JPEG, PNG, "
             "WebP or BMP file."
         ) from err
-    except (OSError, SyntaxError, ValueError) as err:
+    except Image.DecompressionBombError as err:
+        raise ImageInputError(
+            f"{name}: the image is too large ({err}); the demo accepts up to "
+            f"{max_pixels / 1e6:.0f} MP. Please downscale it first."
+        ) from err
+    except Exception as err:  # Pillow's plugins raise OSError, SyntaxError, struct.error...
         raise ImageInputError(f"{name}: unreadable image header ({err}).") from err
     width, height = image.size
     if width * height > max_pixels:

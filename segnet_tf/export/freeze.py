@@ -42,7 +42,7 @@ def frozen_serving_default(
     if builtin_only:
         model = portable_clone(model)
     module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple)
-    concrete = module.serve_images.get_concrete_function()
+    concrete = module.segment_images.get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete)
 
     @tf.function(input_signature=concrete.structured_input_signature[0])

@@ -57,21 +57,24 @@ def export_saved_model(
         ValueError: If the version exists already or is not a positive int.
     """
     name = name or model.name
-    if not name or "/" in name or name in (".", ".."):
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name:
         raise ValueError(f"Invalid model name {name!r}; expected a plain directory name.")
-    model_dir = Path(out_dir) / name
-    model_dir.mkdir(parents=True, exist_ok=True)
-    if version is None:
-        version = next_version(model_dir)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    # Every argument is checked before the first directory is created.
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 1
+    ):
         raise ValueError(f"`version` must be a positive int; got {version!r}.")
-    target = model_dir / str(version)
-    if target.exists():
-        raise ValueError(f"{target} exists already; pass another version or remove it.")
-
     if not keep_mc_dropout:
         model = without_mc_dropout(model)
     module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple)
+    model_dir = Path(out_dir) / name
+    if version is None:
+        version = next_version(model_dir)
+    target = model_dir / str(version)
+    if target.exists():
+        raise ValueError(f"{target} exists already; pass another version or remove it.")
+    model_dir.mkdir(parents=True, exist_ok=True)
+
     # A dot-prefixed temporary directory: TF Serving only loads all-digit names.
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
     try:

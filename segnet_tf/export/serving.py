@@ -30,6 +30,75 @@ def _pad_to_multiple(images: tf.Tensor, multiple: int) -> tf.Tensor:
     return tf.gather(tf.gather(images, rows, axis=1), cols, axis=2)
 
 
+def _require(condition: tf.Tensor, message: str, *data: tf.Tensor) -> tf.Tensor:
+    """A runtime check: fails the request with ``InvalidArgument: message data``."""
+    return tf.debugging.Assert(condition, [message, *data], summarize=8)
+
+
+def _checked_images(images: tf.Tensor) -> tf.Tensor:
+    """``images`` after checking it is ``[batch, height, width, 3]``, every dim >= 1."""
+    shape = tf.shape(images)
+    # Rank first, in its own assertion: indexing the shape of a rank-2 input would
+    # fail with an obscure slicing error.
+    rank_ok = _require(
+        tf.equal(tf.size(shape), 4),
+        f"`{IMAGES_KEY}` must be uint8 [batch, height, width, 3] with every dimension >= 1; "
+        "got shape",
+        shape,
+    )
+    with tf.control_dependencies([rank_ok]):
+        shape = tf.identity(shape)
+    shape_ok = _require(
+        tf.logical_and(tf.equal(shape[-1], 3), tf.reduce_all(shape >= 1)),
+        f"`{IMAGES_KEY}` must be uint8 [batch, height, width, 3] with every dimension >= 1; "
+        "got shape",
+        shape,
+    )
+    with tf.control_dependencies([shape_ok]):
+        images = tf.identity(images)
+    return tf.ensure_shape(images, [None, None, None, 3])
+
+
+def _checked_image_bytes(image_bytes: tf.Tensor) -> tf.Tensor:
+    """``image_bytes`` after checking it is a non-empty vector of non-empty strings."""
+    shape = tf.shape(image_bytes)
+    rank_ok = _require(
+        tf.equal(tf.size(shape), 1),
+        f"`{IMAGE_BYTES_KEY}` must be a vector [batch] of encoded images (one string each); "
+        "got shape",
+        shape,
+    )
+    with tf.control_dependencies([rank_ok]):
+        image_bytes = tf.reshape(image_bytes, [-1])
+    size_ok = _require(
+        tf.size(image_bytes) > 0,
+        f"`{IMAGE_BYTES_KEY}` is empty; expected at least one encoded image.",
+    )
+    lengths = tf.strings.length(image_bytes)
+    strings_ok = _require(
+        tf.reduce_all(lengths > 0),
+        f"`{IMAGE_BYTES_KEY}` holds an empty string; expected encoded JPEG/PNG/BMP/GIF/WebP "
+        "images. Lengths of the strings:",
+        lengths,
+    )
+    with tf.control_dependencies([size_ok, strings_ok]):
+        return tf.identity(image_bytes)
+
+
+def _decode_rgb(data: tf.Tensor) -> tf.Tensor:
+    """One encoded image -> uint8 ``[height, width, 3]``, the pixels Pillow decodes.
+
+    JPEG goes through the accurate integer DCT (Pillow's; TensorFlow's default fast
+    DCT differs by up to about 10 levels), so that a served JPEG gives the pixels
+    that ``Segmenter`` and the training data read.
+    """
+    return tf.cond(
+        tf.io.is_jpeg(data),
+        lambda: tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(data, channels=3, expand_animations=False),
+    )
+
+
 class SegmentationServingModule(tf.Module):
     """Serving wrapper: uint8 images or encoded image bytes in, class ids out.
 
@@ -65,24 +134,40 @@ class SegmentationServingModule(tf.Module):
         }
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name=IMAGES_KEY)])
-    def serve_images(self, images):
-        """uint8 RGB ``[batch, height, width, 3]`` -> class ids and probabilities."""
+    def segment_images(self, images):
+        """uint8 RGB ``[batch, height, width, 3]`` -> class ids and probabilities, unchecked.
+
+        The function that the TFLite and ONNX converters freeze: their runtimes fix
+        the input's rank and channels to the declared ones.
+        """
         return self._segment(images)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=IMAGE_BYTES_KEY)])
-    def serve_image_bytes(self, image_bytes):
-        """A batch of encoded JPEG/PNG/BMP/GIF strings -> class ids and probabilities.
+    # The SavedModel signatures declare inputs of unknown shape on purpose: a loaded
+    # signature does not check a request against its declared shape (a [24, 32, 3]
+    # request to a [None, None, None, 3] input runs and gives garbage), and a declared
+    # rank makes in-graph rank checks constant-fold away. The checks are runtime ops.
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.uint8, name=IMAGES_KEY)])
+    def serve_images(self, images):
+        """uint8 RGB ``[batch, height, width, 3]`` -> class ids and probabilities.
 
-        Every image of a batch must have the same size; otherwise, or for a string
-        that is not a valid image, the request fails with ``InvalidArgument``.
+        Any other rank or channel count, or a dimension of size 0, fails the request
+        with ``InvalidArgument`` (another dtype is refused by TensorFlow itself).
         """
-        tf.debugging.assert_positive(
-            tf.size(image_bytes), message="image_bytes is empty; expected at least one image."
-        )
-        first = tf.shape(tf.io.decode_image(image_bytes[0], channels=3, expand_animations=False))
+        return self._segment(_checked_images(images))
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.string, name=IMAGE_BYTES_KEY)])
+    def serve_image_bytes(self, image_bytes):
+        """A batch of encoded JPEG/PNG/BMP/GIF/WebP strings -> class ids and probabilities.
+
+        ``image_bytes`` must be a vector of at least one non-empty string, and every
+        image of a batch must have the same size; otherwise, or for a string that is
+        not a valid image, the request fails with ``InvalidArgument``.
+        """
+        image_bytes = _checked_image_bytes(image_bytes)
+        first = tf.shape(_decode_rgb(image_bytes[0]))
 
         def decode(data):
-            image = tf.io.decode_image(data, channels=3, expand_animations=False)
+            image = _decode_rgb(data)
             # Checked per image so the error names the problem instead of a failed stack.
             tf.debugging.assert_equal(
                 tf.shape(image),

@@ -16,19 +16,30 @@ import os
 import numpy as np
 from PIL import Image
 
-from segnet_tf.data.image_io import read_image
+from segnet_tf.data.image_io import DataError, read_image
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 
 def _pil_to_rgb(image: Image.Image) -> np.ndarray:
-    if image.mode == "RGB":
-        return np.asarray(image, dtype=np.uint8)
-    if image.mode.startswith("I"):  # I;16, I;16B, I (32-bit): scale like image_io does
-        return array_to_rgb(np.asarray(image))
-    if image.mode == "F":
-        return array_to_rgb(np.asarray(image))
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    # An image from ``Image.open`` is decoded lazily, here: a truncated or corrupt
+    # file fails now, and is reported under its file name when it has one.
+    name = getattr(image, "filename", "") or "PIL image"
+    try:
+        image.load()
+        if image.mode == "RGB":
+            return np.asarray(image, dtype=np.uint8)
+        if image.mode.startswith("I") or image.mode == "F":
+            # I;16, I;16B, I (32-bit), F: scaled like image_io does.
+            array = np.asarray(image)
+        else:
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except Exception as err:  # Pillow's decoders raise OSError, SyntaxError, ValueError...
+        raise DataError(
+            f"{name}: corrupt or unreadable image ({type(err).__name__}: {err}); expected a "
+            "complete image."
+        ) from err
+    return array_to_rgb(array)
 
 
 def array_to_rgb(array: np.ndarray) -> np.ndarray:
@@ -64,6 +75,11 @@ def array_to_rgb(array: np.ndarray) -> np.ndarray:
     elif np.issubdtype(array.dtype, np.integer) and array.dtype != np.uint8:
         if array.min() < 0:
             raise ValueError(f"Image array of dtype {array.dtype} has negative values.")
+        if array.max() > 0xFFFFFFFF:
+            raise ValueError(
+                f"Image array of dtype {array.dtype} has values up to {array.max()}; expected "
+                "8-, 16- or 32-bit pixel values (at most 4294967295)."
+            )
         # 16-bit data (uint16 or Pillow's int32 "I" mode) -> keep the top 8 bits; wider
         # data is scaled from 32 bits so that nothing wraps around.
         bits = 16 if array.max() <= 0xFFFF else 32

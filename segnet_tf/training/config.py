@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
+import math
 import os
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +39,8 @@ class TrainConfig:
 
     Args:
         model: Registered model name (``segnet_tf.list_models()``).
-        width: Filter-count multiplier of the model (e.g. 0.25; 1/16 for tiny tests).
+        width: Filter-count multiplier of the model (e.g. 0.25; 1/16 for tiny tests),
+            in (1/128, 4].
         input_scale: The network works at this fraction of the resolution: it trains
             and validates on images (and labels) resized by this factor, and the
             saved models (``best.keras``, ``model.keras``) resize their input by it
@@ -51,11 +55,12 @@ class TrainConfig:
             ``$SEGNET_CAMVID_DIR``).
         synthetic_images: Training scenes of the synthetic source (validation uses a
             quarter of that, at least 4).
-        image_size: Training crop ``(height, width)``; validation images are resized
-            to it. Synthetic scenes are generated at this size.
+        image_size: Training crop ``(height, width)``, each in [8, 16384]; validation
+            images are resized to it. Synthetic scenes are generated at this size.
         scale_range: Zoom range of the random scale-crop augmentation, relative to
             the whole image resized to ``image_size``: with CamVid's 360x480 frames and
             ``image_size`` 180x240, scale 2 crops at the frames' own resolution.
+            ``1/16 <= low <= high <= 16``.
         validation_image_size: ``(height, width)`` validation images are resized to;
             None means ``image_size``. Set it to the evaluation size (CamVid: 360 480)
             when training on crops at native scale, so that the best checkpoint is
@@ -83,7 +88,8 @@ class TrainConfig:
         backup_every_steps: Back up the training state every N batches (a killed run
             then restarts its interrupted epoch from the latest backup); 0 backs up
             at the end of every epoch.
-        seed: Seed of weights initialisation, data order and augmentation.
+        seed: Seed of weights initialisation, data order and augmentation, in
+            [0, 2**32 - 1].
         run_dir: Folder receiving every artifact of the run.
     """
 
@@ -136,104 +142,40 @@ class TrainConfig:
     run_dir: str = _opt("runs/segnet", "output folder of the run", metavar="DIR")
 
     def __post_init__(self) -> None:
-        # JSON and argparse give lists; keep a hashable, comparable tuple.
+        # JSON and argparse give lists; keep a hashable, comparable tuple. Other
+        # values are left for validate() to reject with a message naming the field.
         for name in ("image_size", "scale_range", "validation_image_size"):
             value = getattr(self, name)
-            if value is not None:
+            if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
+        for name in ("data_dir", "run_dir"):
+            value = getattr(self, name)
+            if isinstance(value, os.PathLike):
+                object.__setattr__(self, name, os.fspath(value))
 
     def validate(self) -> TrainConfig:
-        """Check every field; return self.
+        """Check every field's type, finiteness and range; return self.
+
+        Every value is checked, so that a run fails before it writes anything rather
+        than in the middle of building the model or the data pipeline.
 
         Raises:
-            ValueError: naming the first invalid field, its value and what is expected.
+            ConfigError: (a ValueError) naming the first invalid field as
+                ``field=value`` and the expected form.
         """
         from segnet_tf.models import list_models
 
-        def need(ok: bool, name: str, expected: str) -> None:
-            if not ok:
-                value = getattr(self, name)
-                raise ValueError(f"{_flag(name)} {value!r} is invalid; expected {expected}.")
-
-        def positive_int(name: str, allow_none: bool = False, minimum: int = 1) -> None:
-            value = getattr(self, name)
-            if allow_none and value is None:
-                return
-            need(
-                isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
-                name,
-                f"an integer >= {minimum}" + (" (or unset)" if allow_none else ""),
-            )
-
+        for name, check in _FIELD_CHECKS.items():
+            expected = check(getattr(self, name))
+            if expected is not None:
+                raise ConfigError(name, getattr(self, name), expected)
         models = list_models()
-        need(self.model in models, "model", f"one of {', '.join(models)}")
-        need(_is_number(self.width) and self.width > 0, "width", "a number > 0")
-        need(
-            _is_number(self.input_scale) and 0 < self.input_scale <= 4,
-            "input_scale",
-            "a number in (0, 4]",
-        )
-        need(self.data in DATA_SOURCES, "data", f"one of {', '.join(DATA_SOURCES)}")
-        if self.data == "folder":
-            need(bool(self.data_dir), "data_dir", "a folder for --data folder")
-        positive_int("synthetic_images", minimum=2)
-        need(
-            len(self.image_size) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in self.image_size)
-            and min(self.image_size) >= 8,
-            "image_size",
-            "two integers >= 8 (height width)",
-        )
-        need(
-            len(self.scale_range) == 2
-            and all(_is_number(v) for v in self.scale_range)
-            and 0 < self.scale_range[0] <= self.scale_range[1],
-            "scale_range",
-            "two numbers 0 < LOW <= HIGH",
-        )
-        need(
-            self.validation_image_size is None
-            or (
-                len(self.validation_image_size) == 2
-                and all(
-                    isinstance(v, int) and not isinstance(v, bool)
-                    for v in self.validation_image_size
-                )
-                and min(self.validation_image_size) >= 8
-            ),
-            "validation_image_size",
-            "two integers >= 8 (height width) or unset",
-        )
-        positive_int("batch_size")
-        positive_int("epochs")
-        positive_int("steps_per_epoch", allow_none=True)
-        positive_int("validation_steps", allow_none=True)
-        need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}")
-        need(
-            _is_number(self.learning_rate) and self.learning_rate > 0,
-            "learning_rate",
-            "a number > 0",
-        )
-        need(_is_number(self.momentum) and 0 <= self.momentum < 1, "momentum", "0 <= M < 1")
-        need(self.lr_schedule in LR_SCHEDULES, "lr_schedule", f"one of {LR_SCHEDULES}")
-        positive_int("warmup_steps", minimum=0)
-        need(
-            _is_number(self.weight_decay) and self.weight_decay >= 0,
-            "weight_decay",
-            "a number >= 0",
-        )
-        need(
-            self.class_weighting in CLASS_WEIGHTINGS,
-            "class_weighting",
-            f"one of {', '.join(CLASS_WEIGHTINGS)}",
-        )
-        need(isinstance(self.augment, bool), "augment", "true or false")
-        need(isinstance(self.mixed_precision, bool), "mixed_precision", "true or false")
-        need(self.strategy in STRATEGIES, "strategy", f"one of {', '.join(STRATEGIES)}")
-        positive_int("early_stopping_patience", minimum=0)
-        positive_int("backup_every_steps", minimum=0)
-        need(isinstance(self.seed, int) and not isinstance(self.seed, bool), "seed", "an int")
-        need(isinstance(self.run_dir, str) and bool(self.run_dir), "run_dir", "a folder path")
+        if self.model not in models:
+            raise ConfigError("model", self.model, f"one of {', '.join(models)}")
+        if self.data == "folder" and self.data_dir is None:
+            raise ConfigError(
+                "data_dir", None, "the data folder (the folder source has no default)"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -251,10 +193,17 @@ class TrainConfig:
         Args:
             data: Mapping of field names to values (missing fields keep defaults).
         """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ValueError(f"unknown config key(s) {unknown}; expected only {sorted(known)}.")
+            hints = [
+                f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key)
+                for key in unknown
+                for close in [difflib.get_close_matches(str(key), known, n=1)]
+            ]
+            raise ValueError(
+                f"unknown config key(s) {', '.join(hints)}; expected only {sorted(known)}."
+            )
         return cls(**data)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -266,31 +215,220 @@ class TrainConfig:
         write_text_atomic(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> TrainConfig:
+    def load(cls, path: str | os.PathLike, validate: bool = True) -> TrainConfig:
         """Read a config JSON file.
 
         Args:
             path: A file written by :meth:`save` (or by hand).
+            validate: Also check every value (see :meth:`validate`).
 
         Raises:
-            ValueError: unreadable JSON or unknown keys (the message names the file).
+            ValueError: unreadable JSON, unknown keys or (with ``validate``) an invalid
+                value; the message names the file and the field.
         """
         path = os.fspath(path)
+        data = read_config_file(path)
         try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err}).") from err
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a JSON object of config fields.")
-        try:
-            return cls.from_dict(data)
-        except (TypeError, ValueError) as err:
+            config = cls.from_dict(data)
+            return config.validate() if validate else config
+        except ValueError as err:
             raise ValueError(f"{path}: {err}") from err
 
 
+class ConfigError(ValueError):
+    """A :class:`TrainConfig` field holds an invalid value.
+
+    The message names the field as ``field=value`` and the expected form; the
+    command line rephrases it with the flag (``--field value``).
+
+    Args:
+        field: Name of the field.
+        value: Its invalid value.
+        expected: What is expected, e.g. ``"an integer >= 1"``.
+    """
+
+    def __init__(self, field: str, value: Any, expected: str):
+        self.field, self.value, self.expected = field, value, expected
+        super().__init__(self.describe(f"{field}={value!r}"))
+
+    def describe(self, subject: str) -> str:
+        """The message with ``subject`` (e.g. ``"--width 0"``) for ``field=value``."""
+        return f"{subject} is invalid; expected {self.expected}."
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read the JSON object of a config file (values are not checked).
+
+    Args:
+        path: The file.
+
+    Raises:
+        ValueError: not UTF-8, not JSON, or not a JSON object (naming the file).
+        OSError: the file cannot be opened.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a UTF-8 text file ({err}); expected JSON.") from err
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err}).") from err
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{path}: expected a JSON object of config fields, got a {type(data).__name__}."
+        )
+    return data
+
+
+# Limits of the checks. Counts fit TensorFlow's int32 step and size arithmetic.
+MAX_COUNT = 2**31 - 1
+MAX_SEED = 2**32 - 1  # numpy's and keras.utils.set_random_seed's range
+MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 8, 16384
+# Every registered model's narrowest layer has 64 filters at width 1 (VGG16's first
+# block, SegNet-Basic, U-Net's first level): it keeps round(64 * width) >= 1 filters
+# only above 1/128. Above 4, a model has 16x the parameters of width 1.
+MIN_WIDTH_EXCLUSIVE, MAX_WIDTH = 1 / 128, 4.0
+MAX_INPUT_SCALE = 4.0
+# Zoom of the scale-crop augmentation: beyond 16x either way a crop is a few pixels
+# of the image, or the image a few pixels of the crop.
+MIN_ZOOM, MAX_ZOOM = 1 / 16, 16.0
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float (bool, NaN and infinities are not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# Each check returns None for a valid value, else the expected form.
+_Check = Callable[[Any], "str | None"]
+
+
+def _count(minimum: int, optional: bool = False) -> _Check:
+    def check(value: Any) -> str | None:
+        if (optional and value is None) or (_is_int(value) and minimum <= value <= MAX_COUNT):
+            return None
+        return f"an integer in [{minimum}, {MAX_COUNT}]" + (" or unset" if optional else "")
+
+    return check
+
+
+def _number(low: float, high: float, low_open: bool = False, high_open: bool = False) -> _Check:
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+    def check(value: Any) -> str | None:
+        if _is_number(value):
+            above = value > low if low_open else value >= low
+            below = value < high if high_open else value <= high
+            if above and below:
+                return None
+        return f"a finite number in {interval}"
+
+    return check
+
+
+def _choice(choices: tuple[str, ...]) -> _Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, str) and value in choices:
+            return None
+        return f"one of {', '.join(choices)}"
+
+    return check
+
+
+def _image_size(optional: bool = False) -> _Check:
+    def check(value: Any) -> str | None:
+        if optional and value is None:
+            return None
+        if (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and all(_is_int(v) and MIN_IMAGE_SIDE <= v <= MAX_IMAGE_SIDE for v in value)
+        ):
+            return None
+        return f"two integers (height, width), each in [{MIN_IMAGE_SIDE}, {MAX_IMAGE_SIDE}]" + (
+            ", or unset" if optional else ""
+        )
+
+    return check
+
+
+def _zoom_range(value: Any) -> str | None:
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(_is_number(v) for v in value)
+        and MIN_ZOOM <= value[0] <= value[1] <= MAX_ZOOM
+    ):
+        return None
+    return f"two finite numbers (low, high) with {MIN_ZOOM:g} <= low <= high <= {MAX_ZOOM:g}"
+
+
+def _flag_value(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+def _path(optional: bool) -> _Check:
+    def check(value: Any) -> str | None:
+        if (optional and value is None) or (isinstance(value, str) and value):
+            return None
+        return "a folder path" + (" or unset" if optional else "")
+
+    return check
+
+
+def _seed(value: Any) -> str | None:
+    return None if _is_int(value) and 0 <= value <= MAX_SEED else f"an integer in [0, {MAX_SEED}]"
+
+
+def _width(value: Any) -> str | None:
+    if _is_number(value) and MIN_WIDTH_EXCLUSIVE < value <= MAX_WIDTH:
+        return None
+    return (
+        f"a finite number in (1/128, {MAX_WIDTH:g}]: at width 1/128 or less the models' "
+        "64-filter layers keep no filter"
+    )
+
+
+def _model_name(value: Any) -> str | None:
+    # Membership in the registry is checked by validate(), which imports the models.
+    return None if isinstance(value, str) else "a registered model name (a string)"
+
+
+# One check per field, in declaration order (a test keeps the two in step).
+_FIELD_CHECKS: dict[str, _Check] = {
+    "model": _model_name,
+    "width": _width,
+    "input_scale": _number(0, MAX_INPUT_SCALE, low_open=True),
+    "data": _choice(DATA_SOURCES),
+    "data_dir": _path(optional=True),
+    "synthetic_images": _count(2),
+    "image_size": _image_size(),
+    "scale_range": _zoom_range,
+    "validation_image_size": _image_size(optional=True),
+    "batch_size": _count(1),
+    "epochs": _count(1),
+    "steps_per_epoch": _count(1, optional=True),
+    "validation_steps": _count(1, optional=True),
+    "optimizer": _choice(OPTIMIZERS),
+    "learning_rate": _number(0, math.inf, low_open=True, high_open=True),
+    "momentum": _number(0, 1, high_open=True),
+    "lr_schedule": _choice(LR_SCHEDULES),
+    "warmup_steps": _count(0),
+    "weight_decay": _number(0, math.inf, high_open=True),
+    "class_weighting": _choice(CLASS_WEIGHTINGS),
+    "augment": _flag_value,
+    "mixed_precision": _flag_value,
+    "strategy": _choice(STRATEGIES),
+    "early_stopping_patience": _count(0),
+    "backup_every_steps": _count(0),
+    "seed": _seed,
+    "run_dir": _path(optional=False),
+}
 
 
 def _flag(name: str) -> str:
@@ -305,8 +443,9 @@ def _base_type(annotation: Any) -> Any:
     return annotation
 
 
-def _optional_int(text: str) -> int | None:
-    return None if text.lower() in ("none", "") else int(text)
+def int_or_none(text: str) -> int | None:
+    """Parse an optional integer flag (``none`` unsets it); named for argparse's errors."""
+    return None if text.lower() in ("none", "null", "") else int(text)
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -333,7 +472,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         elif typing.get_origin(base) is tuple:
             kwargs.update(type=typing.get_args(base)[0], nargs=2)
         elif base is int and annotation is not int:
-            kwargs["type"] = _optional_int
+            kwargs["type"] = int_or_none
         elif base in (int, float):
             kwargs["type"] = base
         group.add_argument(_flag(f.name), dest=f.name, **kwargs)
@@ -345,16 +484,45 @@ def _default_text(value: Any) -> str:
     return str(value)
 
 
+def _flag_text(name: str, value: Any) -> str:
+    """How ``value`` of field ``name`` reads on the command line."""
+    if isinstance(value, tuple | list):
+        return f"{_flag(name)} {' '.join(str(v) for v in value)}"
+    return f"{_flag(name)} {value!r}" if isinstance(value, str) else f"{_flag(name)} {value}"
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Build the config: defaults, then ``--config FILE`` (if given), then flags.
+    """Build and validate the config: defaults, then ``--config FILE``, then flags.
 
     Args:
         args: Parsed ``segnet train`` arguments.
+
+    Raises:
+        ValueError: naming the invalid value as it was given: ``--flag value`` for
+            a flag, ``FILE: field=value`` for a field of the config file.
     """
-    base = TrainConfig.load(args.config) if getattr(args, "config", None) else TrainConfig()
+    path = getattr(args, "config", None)
+    from_file = read_config_file(path) if path else {}
     given = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(TrainConfig)
         if hasattr(args, f.name)
     }
-    return dataclasses.replace(base, **given)
+    try:
+        base = TrainConfig.from_dict(from_file)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
+    config = dataclasses.replace(base, **given)
+    try:
+        return config.validate()
+    except ConfigError as err:
+        if err.field in given:
+            raise ValueError(err.describe(_flag_text(err.field, err.value))) from None
+        if err.field in from_file:
+            # As written in the file (JSON), e.g. image_size=[360] rather than (360,).
+            written = json.dumps(from_file[err.field])
+            raise ValueError(f"{path}: {err.describe(f'{err.field}={written}')}") from None
+        # A default that another field makes invalid (no --data-dir for --data folder).
+        if err.value is None:
+            raise ValueError(f"{_flag(err.field)} is missing; expected {err.expected}.") from None
+        raise ValueError(err.describe(_flag_text(err.field, err.value))) from None
