@@ -168,8 +168,9 @@ def test_killed_run_resumes_from_the_interrupted_epoch(tmp_path):
     import h5py
 
     with h5py.File(run_dir / "backup" / "state.h5") as backup:
-        # One epoch complete and one step of epoch 2 (batch 1's backup never ran).
-        assert (backup.attrs["epochs_completed"], backup.attrs["steps_taken"]) == (1, 1)
+        # One epoch complete: the state after batch 0 of epoch 2 waited for batch 1's
+        # loss to prove it sound, and the kill came first.
+        assert (backup.attrs["epochs_completed"], backup.attrs["steps_taken"]) == (1, 0)
 
     resumed = subprocess.run(
         [sys.executable, "-m", "segnet_tf.cli", "train", *args],
@@ -181,7 +182,7 @@ def test_killed_run_resumes_from_the_interrupted_epoch(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "(resuming)" in resumed.stdout
     # Epoch 1 is not trained again; the interrupted epoch 2 carries on, then epoch 3.
-    assert "(resuming) at epoch 2, step 2" in resumed.stdout
+    assert "(resuming) at epoch 2, step 1" in resumed.stdout
     assert "Epoch 1/3" not in resumed.stdout
     assert "Epoch 2/3" in resumed.stdout and "Epoch 3/3" in resumed.stdout
     history = _read_history(run_dir)

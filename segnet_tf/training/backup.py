@@ -22,7 +22,6 @@ writes fail).
 from __future__ import annotations
 
 import io
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +114,67 @@ class ResumePoint:
         return self.epochs_completed * self.steps_per_epoch + self.steps_taken
 
 
+@dataclass
+class Snapshot:
+    """The training state at one step, copied to host memory (see :func:`take_snapshot`).
+
+    Args:
+        point: Where the run is.
+        paths: Variable names (for messages).
+        values: Values of :func:`state_variables`.
+        metric_values: Values of ``model.metrics_variables``.
+    """
+
+    point: ResumePoint
+    paths: list[str]
+    values: list[np.ndarray]
+    metric_values: list[np.ndarray]
+
+
+def take_snapshot(model, point: ResumePoint) -> Snapshot:
+    """Copy the training state of ``model`` at ``point``.
+
+    Args:
+        model: The model being trained.
+        point: How far the run is.
+
+    Raises:
+        ValueError: a variable holds NaN/inf.
+    """
+    variables = state_variables(model)
+    values = [np.array(v, copy=True) for v in _values(variables)]
+    for variable, value in zip(variables, values, strict=True):
+        if not _is_finite(value):
+            raise ValueError(f"{variable.path} holds NaN/inf.")
+    metric_values = [np.array(v, copy=True) for v in _values(model.metrics_variables)]
+    return Snapshot(point, [v.path for v in variables], values, metric_values)
+
+
+def write_snapshot(path: str | os.PathLike, snapshot: Snapshot) -> None:
+    """Write a snapshot as the backup file, atomically.
+
+    Raises:
+        OSError: the file cannot be written (the previous backup is intact).
+    """
+    import h5py
+
+    point = snapshot.point
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        f.attrs["format"] = FORMAT_VERSION
+        f.attrs["epochs_completed"] = point.epochs_completed
+        f.attrs["steps_taken"] = point.steps_taken
+        f.attrs["steps_per_epoch"] = point.steps_per_epoch
+        f.create_dataset("paths", data=[p.encode("utf-8") for p in snapshot.paths])
+        group = f.create_group("values")
+        for index, value in enumerate(snapshot.values):
+            group.create_dataset(f"{index:05d}", data=value)
+        metrics = f.create_group("metrics")
+        for index, value in enumerate(snapshot.metric_values):
+            metrics.create_dataset(f"{index:05d}", data=value)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
 def write_state(path: str | os.PathLike, model, point: ResumePoint) -> None:
     """Write a backup of ``model`` at ``point`` atomically.
 
@@ -127,28 +187,11 @@ def write_state(path: str | os.PathLike, model, point: ResumePoint) -> None:
         ValueError: a variable holds NaN/inf (nothing is written then).
         OSError: the file cannot be written (the previous backup is intact).
     """
-    import h5py
-
-    variables = state_variables(model)
-    values = _values(variables)
-    for variable, value in zip(variables, values, strict=True):
-        if not _is_finite(value):
-            raise ValueError(f"{path}: not written, {variable.path} holds NaN/inf.")
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as f:
-        f.attrs["format"] = FORMAT_VERSION
-        f.attrs["epochs_completed"] = point.epochs_completed
-        f.attrs["steps_taken"] = point.steps_taken
-        f.attrs["steps_per_epoch"] = point.steps_per_epoch
-        f.create_dataset("paths", data=[v.path.encode("utf-8") for v in variables])
-        group = f.create_group("values")
-        for index, value in enumerate(values):
-            group.create_dataset(f"{index:05d}", data=value)
-        metrics = f.create_group("metrics")
-        metric_vars = model.metrics_variables
-        for index, value in enumerate(_values(metric_vars)):
-            metrics.create_dataset(f"{index:05d}", data=value)
-    write_bytes_atomic(path, buffer.getvalue())
+    try:
+        snapshot = take_snapshot(model, point)
+    except ValueError as err:
+        raise ValueError(f"{path}: not written, {err}") from err
+    write_snapshot(path, snapshot)
 
 
 def read_state(path: str | os.PathLike, model, steps_per_epoch: int) -> ResumePoint:
@@ -231,8 +274,12 @@ def read_state(path: str | os.PathLike, model, steps_per_epoch: int) -> ResumePo
 class ExactBackup(keras.callbacks.Callback):
     """Write :mod:`backup <segnet_tf.training.backup>` files; resume a run exactly.
 
-    Place it last among the callbacks: the history row and best checkpoint of an
-    epoch are then on disk before the backup says the epoch is complete.
+    A state is written only once it is known to be sound: the state after step ``k``
+    when step ``k + 1`` has computed a sane loss with it, the state at an epoch's end
+    when its validation loss is sane (the ``divergence`` guard judges both). So a
+    step that blows the weights up (to huge but finite values) is never kept. Place
+    it last among the callbacks: the history row and best checkpoint of an epoch are
+    then on disk before the backup says the epoch is complete.
 
     Args:
         path: The backup file (``backup/state.h5``).
@@ -242,8 +289,11 @@ class ExactBackup(keras.callbacks.Callback):
         resume: Where the restored run stands (its model already restored by
             :func:`read_state`), or None for a fresh run.
         divergence: An object whose ``diverged_at`` is set once the loss is NaN/inf
-            (:class:`~segnet_tf.training.callbacks.NaNGuard`); nothing is written
-            from then on.
+            or explodes (:class:`~segnet_tf.training.callbacks.NaNGuard`); nothing is
+            written from then on.
+
+    Attributes:
+        last_saved: The :class:`ResumePoint` of the backup on disk, or None.
     """
 
     def __init__(
@@ -260,14 +310,16 @@ class ExactBackup(keras.callbacks.Callback):
         self.every_steps = every_steps
         self.resume = resume
         self.divergence = divergence
+        self.last_saved: ResumePoint | None = resume
         self._epoch = 0
         self._metric_values: list | None = None
         self._to_skip = 0
         self._real_train_function = None
-        self.last_saved: ResumePoint | None = resume
+        self._pending: Snapshot | None = None
 
     def on_train_begin(self, logs=None):
         self._to_skip = 0
+        self._pending = None
         if self.resume is None or self.resume.steps_taken == 0:
             return
         # fit() resets the metrics at each epoch start: the saved running values go
@@ -304,7 +356,8 @@ class ExactBackup(keras.callbacks.Callback):
         return self.divergence is not None and self.divergence.diverged_at is not None
 
     def on_train_batch_end(self, batch, logs=None):
-        if not self.every_steps or self._diverged():
+        if self._diverged():
+            self._pending = None
             return
         steps_taken = int(batch) + 1
         if (
@@ -313,30 +366,42 @@ class ExactBackup(keras.callbacks.Callback):
             and steps_taken <= self.resume.steps_taken
         ):
             return  # A replayed no-op step: the backup already holds it.
+        if self._pending is not None:
+            # This step's loss was sane with the pending state's weights.
+            self._write(self._pending)
+        if not self.every_steps:
+            return
         point = ResumePoint(self._epoch, steps_taken, self.steps_per_epoch)
         if point.global_step % self.every_steps == 0:
-            self._save(point, int(batch))
+            self._pending = self._snapshot(point, int(batch))
 
     def on_epoch_end(self, epoch, logs=None):
+        self._pending = None  # The end-of-epoch state supersedes it.
         if self._diverged():
             return
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(np.asarray(loss).reshape(-1)[0])):
-            return
-        self._save(ResumePoint(int(epoch) + 1, 0, self.steps_per_epoch), self.steps_per_epoch - 1)
+        point = ResumePoint(int(epoch) + 1, 0, self.steps_per_epoch)
+        snapshot = self._snapshot(point, -1)
+        if snapshot is not None:
+            self._write(snapshot)
 
-    def _save(self, point: ResumePoint, batch: int) -> None:
+    def _snapshot(self, point: ResumePoint, batch: int) -> Snapshot | None:
         try:
-            write_state(self.path, self.model, point)
-            self.last_saved = point
+            return take_snapshot(self.model, point)
         except ValueError:
             # NaN/inf in the weights although the loss was finite (the last update
             # overflowed): this is divergence too, and the last backup stays.
             if self.divergence is not None and self.divergence.diverged_at is None:
                 self.divergence.diverged_at = (self._epoch, batch)
             self.model.stop_training = True
+            return None
+
+    def _write(self, snapshot: Snapshot) -> None:
+        self._pending = None
+        write_snapshot(self.path, snapshot)
+        self.last_saved = snapshot.point
 
     def on_train_end(self, logs=None):
+        self._pending = None
         if self._real_train_function is not None:
             self.model.train_function = self._real_train_function
             self._real_train_function = None

@@ -275,30 +275,70 @@ def read_best_info(path: str | os.PathLike) -> dict | None:
 
 
 class NaNGuard(keras.callbacks.Callback):
-    """Stop training as soon as the loss is NaN or infinite, and remember where.
+    """Stop training as soon as the loss is NaN, infinite or explodes; remember where.
+
+    An explosion is a loss above ``explosion_factor`` times the first loss of the
+    ``fit`` (at least 1): a learning rate far too high first sends the weights to huge
+    but finite values, from which no run recovers. The validation loss at the end of
+    each epoch is judged the same way (it is the first loss computed with the
+    epoch's last weights).
 
     The other callbacks of this module (and
     :class:`~segnet_tf.training.backup.ExactBackup`) take the guard as
     ``divergence`` and write nothing once it has fired: the epoch still ends (Keras
     validates it), but no history row, checkpoint or backup records it.
 
+    Args:
+        explosion_factor: How many times the first loss counts as divergence.
+
     Attributes:
-        diverged_at: ``(epoch, batch)`` of the first non-finite loss, or None.
+        diverged_at: ``(epoch, batch)`` of the first bad loss (``batch`` -1: the
+            epoch's validation), or None.
+        loss: The bad loss value, or None.
     """
 
-    def __init__(self):
+    def __init__(self, explosion_factor: float = 1e4):
         super().__init__()
+        self.explosion_factor = explosion_factor
         self.diverged_at: tuple[int, int] | None = None
+        self.loss: float | None = None
         self._epoch = 0
+        self._reference: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self._reference = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
+    def _is_bad(self, loss: float) -> bool:
+        if not math.isfinite(loss):
+            return True
+        limit = self.explosion_factor * max(self._reference or 0.0, 1.0)
+        return self._reference is not None and loss > limit
+
+    def _fire(self, epoch: int, batch: int, loss: float) -> None:
+        if self.diverged_at is None:
+            self.diverged_at, self.loss = (int(epoch), int(batch)), loss
+        self.model.stop_training = True
+
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(_as_float(loss)):
-            self.diverged_at = (self._epoch, int(batch))
-            self.model.stop_training = True
+        if loss is None:
+            return
+        loss = _as_float(loss)
+        if self._is_bad(loss):
+            self._fire(self._epoch, batch, loss)
+        elif self._reference is None:
+            self._reference = loss
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged_at is not None:
+            return
+        for key in ("loss", "val_loss"):
+            if key in (logs or {}) and self._is_bad(_as_float(logs[key])):
+                self._fire(epoch, -1, _as_float(logs[key]))
+                return
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):

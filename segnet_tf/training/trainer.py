@@ -21,6 +21,7 @@ Order of events (each stage can fail without losing what an earlier run wrote):
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from collections.abc import Sequence
@@ -450,7 +451,7 @@ def fit(
 
 def _divergence(config: TrainConfig, run_dir: Path, callbacks: RunCallbacks):
     epoch, batch = callbacks.nan_guard.diverged_at
-    at = f"epoch {epoch + 1}" + (f", batch {batch + 1}" if batch >= 0 else " (its last update)")
+    at = f"epoch {epoch + 1}" + (f", batch {batch + 1}" if batch >= 0 else " (validation)")
     kept = []
     saved = callbacks.backup.last_saved
     if saved is not None:
@@ -462,7 +463,9 @@ def _divergence(config: TrainConfig, run_dir: Path, callbacks: RunCallbacks):
     if (run_dir / rd.BEST_MODEL).exists():
         kept.append(f"{rd.BEST_MODEL} is unchanged")
     lower = config.learning_rate / 10
-    message = f"the loss became NaN/inf at {at} with --learning-rate {config.learning_rate:g}"
+    loss = callbacks.nan_guard.loss
+    what = "NaN/inf" if loss is None or not math.isfinite(loss) else f"{loss:.3g} (exploded)"
+    message = f"the loss became {what} at {at} with --learning-rate {config.learning_rate:g}"
     rd.write_divergence(
         run_dir,
         {"message": message, "epoch": epoch, "batch": batch, "learning_rate": config.learning_rate},
