@@ -7,11 +7,12 @@ Order of events (each stage can fail without losing what an earlier run wrote):
    (:mod:`~segnet_tf.training.run_lock`), clear temporary files of killed
    processes, decide between a fresh and a resumed run;
 2. :func:`prepare_data`: load the data (clear errors for missing folders), compute
-   class weights; on a resume, check every file the run reads;
-3. :func:`prepare_run_dir`: only then clear a run being overwritten, write
+   class weights;
+3. :func:`build_model`: build and compile under the strategy; on a resume, restore
+   the exact training state from the backup (:mod:`~segnet_tf.training.backup`) and
+   check every other file the run reads (:mod:`~segnet_tf.training.resume`);
+4. :func:`prepare_run_dir`: only then clear a run being overwritten, write
    ``config.json``;
-4. :func:`build_model`: build and compile under the strategy; on a resume, restore
-   the exact training state from the backup (:mod:`~segnet_tf.training.backup`);
 5. :func:`make_callbacks` and :func:`fit`: ``model.fit`` with validation, from the
    backup's step on; a NaN/inf loss stops it with nothing written from that step on;
 6. :func:`finish`: write ``model.keras``, ``training_curves.png``, evaluate the best
@@ -620,12 +621,13 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
 
     keras.utils.set_random_seed(config.seed)
     data = prepare_data(config)
-    # Every file a resumed run reads, checked before anything is written or trained.
-    past = check_resumed_files(run_dir) if resume else ResumedFiles()
     model = build_model(config, data, strategy)
     point = (
         restore_backup(model, config, run_dir, data.steps_per_epoch, strategy) if resume else None
     )
+    # Every other file a resumed run reads, checked before anything is written or
+    # trained (after the model is built: loading best.keras draws random seeds).
+    past = check_resumed_files(run_dir) if resume else ResumedFiles()
     prepare_run_dir(run_dir, config, data, overwrite, resume)
     run_callbacks = make_callbacks(config, run_dir, data, point, past.history, extra_callbacks)
     fit(model, config, data, run_callbacks, point, run_dir, verbose)
