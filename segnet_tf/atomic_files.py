@@ -4,6 +4,11 @@ Each writer creates a temporary file in the destination folder (same file system
 so ``os.replace`` is an atomic rename) and renames it over the target only once it
 is complete. Every file the package writes (run artifacts, plots, predictions,
 exports) goes through here.
+
+A process killed mid-write leaves its temporary file behind; the name records the
+writer's process id, so :func:`remove_stale_temp_files` can tell leftovers from files
+being written. A write that fails for lack of space raises :class:`DiskFullError`
+(an ``OSError``) that says so, whatever library did the writing.
 """
 
 from __future__ import annotations

@@ -601,9 +601,9 @@ def train(
         # Non-chief workers keep their own copy (never mixed with the chief's files).
         run_dir = run_dir / f"worker-{worker.index}"
     with RunLock(run_dir):
-        # This process alone writes here now: other temporary files are leftovers.
+        # Temporary files of killed processes (their names hold the writer's pid).
         for folder in (run_dir, run_dir / rd.BACKUP_DIR):
-            remove_stale_temp_files(folder, all_but_mine=True)
+            remove_stale_temp_files(folder)
         resume = rd.check_run_dir(run_dir, config, overwrite)
         previous_policy = keras.config.dtype_policy().name
         try:
