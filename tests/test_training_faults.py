@@ -294,6 +294,9 @@ def test_run_lock_in_one_process(tmp_path):
     assert not (tmp_path / "new").exists()  # Created for a run that wrote nothing.
     with RunLock(tmp_path / "new"):
         pass
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        RunLock(tmp_path / "file").__enter__()
 
 
 # --- Damaged files of an interrupted run: found before training, named. ---

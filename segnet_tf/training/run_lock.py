@@ -51,6 +51,7 @@ class RunLock:
 
     Raises:
         RunFolderBusyError: another running process holds the lock (on entering).
+        ValueError: ``run_dir`` is a file.
     """
 
     def __init__(self, run_dir: str | os.PathLike):
@@ -68,6 +69,8 @@ class RunLock:
         return fd
 
     def __enter__(self) -> RunLock:
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ValueError(f"{self.run_dir} is a file, not a folder; choose another --run-dir.")
         self._created = not self.run_dir.exists()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         locked = self.run_dir
