@@ -4,18 +4,118 @@ Each writer creates a temporary file in the destination folder (same file system
 so ``os.replace`` is an atomic rename) and renames it over the target only once it
 is complete. Every file the package writes (run artifacts, plots, predictions,
 exports) goes through here.
+
+A process killed mid-write leaves its temporary file behind; the name records the
+writer's process id, so :func:`remove_stale_temp_files` can tell leftovers from files
+being written. A write that fails for lack of space raises :class:`DiskFullError`
+(an ``OSError``) that says so, whatever library did the writing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
+import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+# ``.<target name>.<pid>.<32 hex digits>.tmp<suffix>``: see :func:`atomic_path`.
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{32}\.tmp[^/]*$")
+
+
+class DiskFullError(OSError):
+    """A write failed for lack of space; the file it would have replaced is intact."""
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    """ENOSPC / EDQUOT, also when a library (h5py, zipfile) only says it in the text."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(error) or "errno = 28" in str(error)
+
+
+def process_is_alive(pid: int) -> bool:
+    """Whether a process with this id exists (on this machine).
+
+    Args:
+        pid: Process id.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # It exists, owned by someone else.
+    return True
+
+
+def remove_stale_temp_files(folder: str | os.PathLike, all_but_mine: bool = False) -> list[Path]:
+    """Delete temporary files :func:`atomic_path` left behind in ``folder`` (not recursive).
+
+    A process killed while writing leaves its temporary file; its name holds the
+    writer's process id, so files of processes that no longer run are known stale.
+
+    Args:
+        folder: The folder to clean (may not exist).
+        all_but_mine: Also delete the temporary files of running processes other than
+            this one (safe only when this process holds the folder's lock).
+
+    Returns:
+        The deleted paths.
+    """
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        match = _TEMP_NAME.match(entry.name)
+        if not match or not entry.is_file():
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or (not all_but_mine and process_is_alive(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            entry.unlink()
+            removed.append(entry)
+    return removed
+
+
+def staging_dir_name(prefix: str) -> str:
+    """A unique hidden folder name that records this process's id.
+
+    Args:
+        prefix: Start of the name, e.g. ``".export-"``.
+    """
+    return f"{prefix}{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def remove_stale_staging_dirs(folder: str | os.PathLike, prefix: str) -> list[Path]:
+    """Delete folders named by :func:`staging_dir_name` whose process no longer runs.
+
+    Args:
+        folder: Parent folder (may not exist).
+        prefix: The prefix given to :func:`staging_dir_name`.
+
+    Returns:
+        The deleted folders.
+    """
+    folder = Path(folder)
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)-[0-9a-f]{{32}}$")
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        match = pattern.match(entry.name)
+        if match and entry.is_dir() and not process_is_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 @contextlib.contextmanager
@@ -26,6 +126,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
         path: Final destination.
         suffix: Ending of the temporary name (Keras insists on ``.keras`` /
             ``.weights.h5`` endings).
+
+    Raises:
+        DiskFullError: the device is full (``path`` keeps its previous content).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,9 +138,16 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     try:
         yield tmp_named
         os.replace(tmp_named, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.remove(tmp_named)
+        if _is_disk_full(error) and not isinstance(error, DiskFullError):
+            raise DiskFullError(
+                errno.ENOSPC,
+                f"no space left on the device of {path.parent} while writing {path.name} "
+                f"(the previous {path.name}, if any, is intact); free some space and rerun "
+                "the same command",
+            ) from error
         raise
 
 

@@ -165,8 +165,12 @@ def test_killed_run_resumes_from_the_interrupted_epoch(tmp_path):
     assert not (run_dir / "metrics.json").exists()
     assert [r["epoch"] for r in _read_history(run_dir)] == ["0"]
     first_epoch_row = (run_dir / "history.csv").read_text().splitlines()[1]
-    backup = json.loads((run_dir / "backup" / "training_metadata.json").read_text())
-    assert backup == {"epoch": 1, "batch": 0}
+    import h5py
+
+    with h5py.File(run_dir / "backup" / "state.h5") as backup:
+        # One epoch complete: the state after batch 0 of epoch 2 waited for batch 1's
+        # loss to prove it sound, and the kill came first.
+        assert (backup.attrs["epochs_completed"], backup.attrs["steps_taken"]) == (1, 0)
 
     resumed = subprocess.run(
         [sys.executable, "-m", "segnet_tf.cli", "train", *args],
@@ -177,7 +181,8 @@ def test_killed_run_resumes_from_the_interrupted_epoch(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "(resuming)" in resumed.stdout
-    # Epoch 1 is not trained again; the interrupted epoch 2 restarts, then epoch 3.
+    # Epoch 1 is not trained again; the interrupted epoch 2 carries on, then epoch 3.
+    assert "(resuming) at epoch 2, step 1" in resumed.stdout
     assert "Epoch 1/3" not in resumed.stdout
     assert "Epoch 2/3" in resumed.stdout and "Epoch 3/3" in resumed.stdout
     history = _read_history(run_dir)
@@ -186,10 +191,10 @@ def test_killed_run_resumes_from_the_interrupted_epoch(tmp_path):
     for name in ARTIFACTS:
         assert (run_dir / name).is_file(), name
     assert not (run_dir / "backup").exists()
-    # The optimizer state was restored from the mid-epoch backup: 2 steps of epoch 1,
-    # 1 step of the interrupted epoch, then 2 full epochs of 2 steps.
+    # The optimizer state was restored from the mid-epoch backup and only the steps
+    # the uninterrupted run takes were taken: 3 epochs of 2 steps.
     model = load_trained_model(run_dir / "model.keras")
-    assert int(model.optimizer.iterations.numpy()) == 2 + 1 + 2 * 2
+    assert int(model.optimizer.iterations.numpy()) == 3 * 2
 
 
 def test_interrupted_run_with_another_config_is_refused(tmp_path, capsys):

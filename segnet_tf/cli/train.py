@@ -57,6 +57,14 @@ def run(args: argparse.Namespace) -> int:
     except TrainingDivergedError as error:
         print(f"segnet train: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Every file is written atomically, so the run folder is consistent.
+        print(
+            f"\nsegnet train: interrupted; rerun the same command to resume the run in "
+            f"{config.run_dir} from its last backup.",
+            file=sys.stderr,
+        )
+        return 130
     metrics = result.metrics
     miou = metrics.get("mean_iou")
     print(

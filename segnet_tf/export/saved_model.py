@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from segnet_tf.atomic_files import remove_stale_staging_dirs, staging_dir_name
 from segnet_tf.classes import ClassList
 from segnet_tf.export.portable import without_mc_dropout
 from segnet_tf.export.serving import SegmentationServingModule
+
+STAGING_PREFIX = ".export-"
 
 
 def next_version(model_dir: str | os.PathLike) -> int:
@@ -75,8 +77,11 @@ def export_saved_model(
         raise ValueError(f"{target} exists already; pass another version or remove it.")
     model_dir.mkdir(parents=True, exist_ok=True)
 
-    # A dot-prefixed temporary directory: TF Serving only loads all-digit names.
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
+    # A dot-prefixed temporary directory: TF Serving only loads all-digit names. Its
+    # name holds this process's id, so the leftovers of killed exports are known.
+    remove_stale_staging_dirs(model_dir, STAGING_PREFIX)
+    staging = model_dir / staging_dir_name(STAGING_PREFIX)
+    staging.mkdir()
     try:
         tf.saved_model.save(module, str(staging), signatures=module.signatures())
         if classes is not None:

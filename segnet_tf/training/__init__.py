@@ -13,7 +13,7 @@ _LAZY_ATTRIBUTES = {
     "TrainConfig": "segnet_tf.training.config",
     "train": "segnet_tf.training.trainer",
     "TrainResult": "segnet_tf.training.trainer",
-    "TrainingDivergedError": "segnet_tf.training.trainer",
+    "TrainingDivergedError": "segnet_tf.training.errors",
     "evaluate_model": "segnet_tf.training.evaluate",
     "format_results": "segnet_tf.training.evaluate",
     "write_results": "segnet_tf.training.evaluate",

@@ -1,7 +1,9 @@
-"""Training callbacks: crash-safe history, best checkpoint, backup, NaN guard, logs.
+"""Training callbacks: crash-safe history, best checkpoint, NaN guard, early stopping, logs.
 
 Everything written here survives ``kill -9``: files are replaced atomically, and the
-history and best checkpoint pick up where an interrupted run left them.
+history and best checkpoint pick up where an interrupted run left them. Once the loss
+is NaN/inf (:class:`NaNGuard`), nothing more is written, so every file keeps the last
+finite state. The backup lives in :mod:`segnet_tf.training.backup`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,19 @@ import keras
 import numpy as np
 
 from segnet_tf.atomic_files import save_atomic, write_json_atomic, write_text_atomic
+from segnet_tf.training.errors import TrainingDivergedError
+
+__all__ = [
+    "BestModelCheckpoint",
+    "HistoryCSV",
+    "NaNGuard",
+    "ResumableEarlyStopping",
+    "TensorBoardScalars",
+    "TrainingDivergedError",
+    "history_columns",
+    "read_best_info",
+    "read_history_csv",
+]
 
 
 def _as_float(value) -> float:
@@ -40,17 +55,37 @@ def read_history_csv(path: str | os.PathLike) -> list[dict[str, float]]:
         path: The CSV file; a missing file gives an empty history.
 
     Returns:
-        One dict per epoch (``epoch`` is 0-based), values as floats.
+        One dict per epoch (``epoch`` is 0-based, epochs 0, 1, ... in order), values as
+        floats.
+
+    Raises:
+        ValueError: the file is not such a CSV (the message names it).
     """
     if not os.path.exists(path):
         return []
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    fix = f"restore it or delete it (its epochs are then missing from {Path(path).name})"
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise ValueError(f"{path}: cannot read the training history ({err}); {fix}.") from err
     out = []
-    for row in rows:
-        parsed = {k: float(v) if v not in ("", None) else math.nan for k, v in row.items()}
-        parsed["epoch"] = int(parsed["epoch"])
-        out.append(parsed)
+    for line, row in enumerate(rows, start=2):
+        try:
+            if None in row or None in row.values():
+                raise ValueError("wrong number of fields")
+            parsed = {k: float(v) if v != "" else math.nan for k, v in row.items()}
+            epoch = parsed.pop("epoch")
+        except (KeyError, ValueError, TypeError) as err:
+            detail = "no 'epoch' column" if isinstance(err, KeyError) else str(err)
+            raise ValueError(
+                f"{path}, line {line}: not a training history row ({detail}); {fix}."
+            ) from err
+        if epoch != len(out):
+            raise ValueError(
+                f"{path}, line {line}: epoch {epoch:g} where epoch {len(out)} was expected; {fix}."
+            )
+        out.append({"epoch": len(out), **parsed})
     return out
 
 
@@ -69,15 +104,18 @@ class HistoryCSV(keras.callbacks.Callback):
 
     Args:
         path: CSV file.
+        divergence: An object whose ``diverged_at`` is set once the loss is NaN/inf
+            (a :class:`NaNGuard`); the diverged epoch is then not recorded.
 
     Attributes:
         rows: One dict per epoch so far (``epoch`` 0-based).
         first_epoch: First epoch run by this ``fit`` (the resume point), or None.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, divergence=None):
         super().__init__()
         self.path = Path(path)
+        self.divergence = divergence
         self.rows: list[dict[str, float]] = []
         self.first_epoch: int | None = None
 
@@ -91,6 +129,8 @@ class HistoryCSV(keras.callbacks.Callback):
             self.first_epoch = int(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
+        if _diverged(self.divergence):
+            return
         row = {"epoch": int(epoch)}
         row.update({k: _as_float(v) for k, v in (logs or {}).items()})
         lr = _current_lr(self.model)
@@ -126,6 +166,9 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         transform: Optional function from the trained model to the model to save
             (e.g. wrapping it with ``segnet_tf.models.with_input_scale``), called at
             each save.
+        divergence: An object whose ``diverged_at`` is set once the loss is NaN/inf
+            (a :class:`NaNGuard`); nothing is saved from then on. Weights holding
+            NaN/inf are never saved either (that too counts as divergence).
     """
 
     def __init__(
@@ -135,8 +178,10 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         mode: str = "max",
         sidecar_extra: dict | None = None,
         transform=None,
+        divergence=None,
     ):
         super().__init__()
+        self.divergence = divergence
         if mode not in ("max", "min"):
             raise ValueError(f"mode={mode!r}; expected 'max' or 'min'.")
         self.path = Path(path)
@@ -161,10 +206,18 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         return value > self.best if self.mode == "max" else value < self.best
 
     def on_epoch_end(self, epoch, logs=None):
-        if not logs or self.monitor not in logs:
+        if not logs or self.monitor not in logs or _diverged(self.divergence):
             return
         value = _as_float(logs[self.monitor])
-        if self._better(value):
+        if self._better(value) and math.isfinite(_as_float(logs.get("loss", 0.0))):
+            from segnet_tf.training.backup import first_non_finite
+
+            bad = first_non_finite(self.model.weights)
+            if bad is not None:
+                if self.divergence is not None:
+                    self.divergence.diverged_at = (int(epoch), -1)
+                self.model.stop_training = True
+                return
             to_save = self.transform(self.model) if self.transform else self.model
             save_atomic(self.path, to_save.save, ".keras")
             self.best, self.best_epoch = value, int(epoch)
@@ -179,68 +232,144 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             )
 
 
+def _diverged(divergence) -> bool:
+    return divergence is not None and divergence.diverged_at is not None
+
+
 def read_best_info(path: str | os.PathLike) -> dict | None:
-    """Read a :class:`BestModelCheckpoint` sidecar; None if missing or unreadable."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """``BackupAndRestore`` whose backups are replaced atomically.
-
-    Keras writes ``latest.weights.h5`` in place, so a ``kill -9`` during the write
-    leaves a truncated file that cannot be restored. Here the weights and metadata
-    are written to temporary files and renamed (weights first, so the metadata
-    never points past the weights on disk).
+    """Read a :class:`BestModelCheckpoint` sidecar.
 
     Args:
-        backup_dir: Folder of the backup (used by nothing else).
-        save_freq: ``"epoch"`` or a number of batches.
+        path: The sidecar (``best.json``).
+
+    Returns:
+        Its content, or None if there is no such file.
+
+    Raises:
+        ValueError: the file is not valid JSON or its fields have wrong types (the
+            message names the file).
     """
-
-    def __init__(self, backup_dir: str | os.PathLike, save_freq="epoch"):
-        super().__init__(os.fspath(backup_dir), save_freq=save_freq, delete_checkpoint=False)
-
-    @property
-    def weights_path(self) -> str:
-        return self._weights_path
-
-    def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        save_atomic(
-            self._weights_path,
-            lambda tmp: self.model.save_weights(tmp, overwrite=True),
-            ".weights.h5",
-        )
-        write_json_atomic(
-            self._training_metadata_path,
-            {"epoch": self._current_epoch, "batch": self._last_batch_seen},
-        )
+    if not os.path.exists(path):
+        return None
+    fix = "delete it and the checkpoint beside it to keep the best of the remaining epochs"
+    try:
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: cannot read the best-checkpoint record ({err}); {fix}.") from err
+    problems = []
+    if not isinstance(info, dict):
+        problems.append("not a JSON object")
+    else:
+        if not isinstance(info.get("monitor"), str):
+            problems.append("'monitor' is not a string")
+        value = info.get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append("'value' is not a number")
+        epoch = info.get("epoch")
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            problems.append("'epoch' is not an epoch number")
+    if problems:
+        raise ValueError(f"{path}: {'; '.join(problems)}; {fix}.")
+    return info
 
 
 class NaNGuard(keras.callbacks.Callback):
-    """Stop training as soon as the loss is NaN or infinite, and remember where.
+    """Stop training as soon as the loss is NaN, infinite or explodes; remember where.
+
+    An explosion is a loss above ``explosion_factor`` times the first loss of the
+    ``fit`` (at least 1): a learning rate far too high first sends the weights to huge
+    but finite values, from which no run recovers. The validation loss at the end of
+    each epoch is judged the same way (it is the first loss computed with the
+    epoch's last weights).
+
+    The other callbacks of this module (and
+    :class:`~segnet_tf.training.backup.ExactBackup`) take the guard as
+    ``divergence`` and write nothing once it has fired: the epoch still ends (Keras
+    validates it), but no history row, checkpoint or backup records it.
+
+    Args:
+        explosion_factor: How many times the first loss counts as divergence.
 
     Attributes:
-        diverged_at: ``(epoch, batch)`` of the first non-finite loss, or None.
+        diverged_at: ``(epoch, batch)`` of the first bad loss (``batch`` -1: the
+            epoch's validation), or None.
+        loss: The bad loss value, or None.
     """
 
-    def __init__(self):
+    def __init__(self, explosion_factor: float = 1e4):
         super().__init__()
+        self.explosion_factor = explosion_factor
         self.diverged_at: tuple[int, int] | None = None
+        self.loss: float | None = None
         self._epoch = 0
+        self._reference: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self._reference = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
+    def _is_bad(self, loss: float) -> bool:
+        if not math.isfinite(loss):
+            return True
+        limit = self.explosion_factor * max(self._reference or 0.0, 1.0)
+        return self._reference is not None and loss > limit
+
+    def _fire(self, epoch: int, batch: int, loss: float) -> None:
+        if self.diverged_at is None:
+            self.diverged_at, self.loss = (int(epoch), int(batch)), loss
+        self.model.stop_training = True
+
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(_as_float(loss)):
-            self.diverged_at = (self._epoch, int(batch))
-            self.model.stop_training = True
+        if loss is None:
+            return
+        loss = _as_float(loss)
+        if self._is_bad(loss):
+            self._fire(self._epoch, batch, loss)
+        elif self._reference is None:
+            self._reference = loss
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged_at is not None:
+            return
+        for key in ("loss", "val_loss"):
+            if key in (logs or {}) and self._is_bad(_as_float(logs[key])):
+                self._fire(epoch, -1, _as_float(logs[key]))
+                return
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """``EarlyStopping`` that, on a resumed run, first replays the epochs already done.
+
+    Keras' callback forgets its patience count when a run is resumed, so an
+    interrupted run would train longer than an uninterrupted one.
+
+    Args:
+        past_rows: History rows of the completed epochs (:func:`read_history_csv`);
+            those before the first epoch of this ``fit`` are replayed.
+        **kwargs: Arguments of ``keras.callbacks.EarlyStopping``.
+    """
+
+    def __init__(self, past_rows: list[dict[str, float]] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.past_rows = list(past_rows or [])
+        self._replayed = False
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._replayed = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._replayed:
+            return
+        self._replayed = True
+        for row in self.past_rows:
+            if row["epoch"] < epoch and self.monitor in row:
+                super().on_epoch_end(row["epoch"], {self.monitor: row[self.monitor]})
+        self.model.stop_training = False
 
 
 class TensorBoardScalars(keras.callbacks.Callback):

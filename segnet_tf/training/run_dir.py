@@ -7,11 +7,15 @@ A run writes ``config.json`` first and ``metrics.json`` last, so:
 - ``config.json`` without ``metrics.json``: an interrupted run, resumed when the
   configuration is the same;
 - anything else: not a run directory, left alone without ``overwrite``.
+
+A run whose loss became NaN/inf leaves ``diverged.json``; it is then resumed (from its
+last finite state) only with another ``--learning-rate`` or ``--warmup-steps``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 from pathlib import Path
@@ -28,8 +32,11 @@ CURVES = "training_curves.png"
 CLASS_WEIGHTS = "class_weights.json"
 CLASSES = "classes.json"  # The class list, where segnet_tf.inference looks for it.
 BACKUP_DIR = "backup"
+BACKUP_STATE = "state.h5"  # In BACKUP_DIR; see segnet_tf.training.backup.
 LOGS_DIR = "logs"
+DIVERGED = "diverged.json"
 ARTIFACTS = (
+    DIVERGED,
     CONFIG,
     METRICS,
     HISTORY,
@@ -44,6 +51,9 @@ ARTIFACT_DIRS = (BACKUP_DIR, LOGS_DIR)
 # Fields that may differ when rerunning an interrupted run (they change where the
 # run lives, not what it computes).
 RESUME_IGNORED_FIELDS = ("run_dir",)
+# Fields that may change when resuming a run that diverged (what cures divergence
+# without changing the model or the data).
+DIVERGENCE_FIXES = ("learning_rate", "warmup_steps")
 
 
 def _entries(path: Path) -> list[str]:
@@ -116,6 +126,16 @@ def check_run_dir(path: str | os.PathLike, config: TrainConfig, overwrite: bool)
             f"{path / CONFIG}: cannot read the interrupted run's config ({err}); {hint}."
         ) from err
     differences = config_differences(previous, config)
+    divergence = read_divergence(path)
+    if divergence is not None:
+        if not differences:
+            raise ValueError(
+                f"{path}: this run diverged ({divergence.get('message', 'NaN/inf loss')}, "
+                f"see {DIVERGED}); rerun with a lower --learning-rate or more --warmup-steps "
+                f"to resume it from its last finite state, or {hint}."
+            )
+        if set(differences) <= set(DIVERGENCE_FIXES):
+            return True
     if differences:
         changed = ", ".join(
             f"--{n.replace('_', '-')} {getattr(previous, n)!r} -> {getattr(config, n)!r}"
@@ -126,6 +146,35 @@ def check_run_dir(path: str | os.PathLike, config: TrainConfig, overwrite: bool)
             f"with the same settings to resume it, or {hint}."
         )
     return True
+
+
+def read_divergence(path: str | os.PathLike) -> dict | None:
+    """The record :func:`write_divergence` left in a run directory, or None.
+
+    Args:
+        path: Run directory.
+    """
+    marker = Path(path) / DIVERGED
+    if not marker.exists():
+        return None
+    try:
+        with open(marker, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        info = None
+    return info if isinstance(info, dict) else {}
+
+
+def write_divergence(path: str | os.PathLike, info: dict) -> None:
+    """Record in a run directory that its loss became NaN/inf.
+
+    Args:
+        path: Run directory.
+        info: Where and with which settings (``epoch``, ``batch``, ``message``...).
+    """
+    from segnet_tf.atomic_files import write_json_atomic
+
+    write_json_atomic(Path(path) / DIVERGED, info)
 
 
 def clear_run_dir(path: str | os.PathLike) -> None:

@@ -1,19 +1,28 @@
 """``train(config)``: one call from a TrainConfig to a finished run directory.
 
-Order of events (each step can fail without losing what an earlier run wrote):
+Order of events (each stage can fail without losing what an earlier run wrote):
 
-1. validate the config, create the distribution strategy (before any other
-   TensorFlow op, as MultiWorkerMirroredStrategy requires), check the run folder;
-2. load the data (clear errors for missing folders), compute class weights;
-3. only then clear a run being overwritten, and write ``config.json``;
-4. build and compile the model under the strategy, ``model.fit`` with validation
-   and the callbacks of :mod:`segnet_tf.training.callbacks`;
-5. write ``model.keras``, ``training_curves.png``, evaluate the best checkpoint on
-   the validation split at full resolution, and write ``metrics.json`` last.
+1. validate the config (once), create the distribution strategy (before any other
+   TensorFlow op, as MultiWorkerMirroredStrategy requires), lock the run folder
+   (:mod:`~segnet_tf.training.run_lock`), clear temporary files of killed
+   processes, decide between a fresh and a resumed run;
+2. :func:`prepare_data`: load the data (clear errors for missing folders), compute
+   class weights;
+3. :func:`build_model`: build and compile under the strategy; on a resume, restore
+   the exact training state from the backup (:mod:`~segnet_tf.training.backup`) and
+   check every other file the run reads (:mod:`~segnet_tf.training.resume`);
+4. :func:`prepare_run_dir`: only then clear a run being overwritten, write
+   ``config.json``;
+5. :func:`make_callbacks` and :func:`fit`: ``model.fit`` with validation, from the
+   backup's step on; a NaN/inf loss stops it with nothing written from that step on;
+6. :func:`finish`: write ``model.keras``, ``training_curves.png``, evaluate the best
+   checkpoint on the validation split at full resolution, write ``metrics.json``
+   last, delete the backup.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from collections.abc import Sequence
@@ -22,10 +31,9 @@ from pathlib import Path
 
 from segnet_tf.training import run_dir as rd
 from segnet_tf.training.config import TrainConfig
+from segnet_tf.training.errors import TrainingDivergedError
 
-
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or infinite."""
+__all__ = ["TrainResult", "TrainingDivergedError", "scaled_size", "train"]
 
 
 @dataclass
@@ -80,26 +88,469 @@ def _make_optimizer(config: TrainConfig, total_steps: int):
     return optimizer
 
 
-def _check_backup(model, backup_dir: Path) -> None:
-    """Fail clearly on an unreadable backup instead of deep inside ``fit``."""
-    import json
+@dataclass
+class PreparedData:
+    """The data of a run, checked, and what follows from it.
 
-    weights = backup_dir / "latest.weights.h5"
-    metadata = backup_dir / "training_metadata.json"
-    if not weights.exists():
-        return
-    try:
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        model.load_weights(weights)
-        if metadata.exists():
-            with open(metadata, encoding="utf-8") as f:
-                int(json.load(f)["epoch"])
-    except Exception as err:  # h5py/Keras raise many types for a damaged file.
+    Args:
+        train_raw: Unbatched training examples.
+        val_raw: Unbatched validation examples.
+        classes: The class list.
+        n_train: Number of training examples.
+        n_val: Number of validation examples.
+        steps_per_epoch: Optimizer steps per epoch.
+        class_weights: Loss weight per class, or None.
+    """
+
+    train_raw: object
+    val_raw: object
+    classes: object
+    n_train: int
+    n_val: int
+    steps_per_epoch: int
+    class_weights: list[float] | None
+
+
+def _dataset_options(config: TrainConfig):
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    if config.strategy != "none":
+        # Generated/in-memory data has no files to shard: shard by element.
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+    return options
+
+
+def prepare_data(config: TrainConfig) -> PreparedData:
+    """Load and check the training and validation data (nothing is written).
+
+    Args:
+        config: A validated configuration.
+
+    Raises:
+        ValueError: missing data, or too few images for the batch size.
+    """
+    from segnet_tf.data import median_frequency_weights
+    from segnet_tf.training.data_sources import count_examples, load_split
+
+    source = dict(
+        source=config.data,
+        data_dir=config.data_dir,
+        synthetic_images=config.synthetic_images,
+        image_size=config.image_size,
+        seed=config.seed,
+    )
+    train_raw, classes = load_split(split="train", **source)
+    val_raw, _ = load_split(split="validation", **source)
+    n_train, n_val = count_examples(train_raw), count_examples(val_raw)
+    steps_per_epoch = config.steps_per_epoch or n_train // config.batch_size
+    if steps_per_epoch < 1:
         raise ValueError(
-            f"{weights}: the backup of the interrupted run cannot be restored ({err}); delete "
-            f"{backup_dir} to restart the run from scratch, or pass --overwrite."
-        ) from err
+            f"the training split has {n_train} images, fewer than --batch-size "
+            f"{config.batch_size}; lower the batch size."
+        )
+    if config.strategy != "none" and n_val < config.batch_size:
+        raise ValueError(
+            f"the validation split has {n_val} images, fewer than --batch-size "
+            f"{config.batch_size} (distributed validation uses full batches only)."
+        )
+    class_weights = None
+    if config.class_weighting == "median_frequency":
+        class_weights = median_frequency_weights(
+            train_raw, classes.num_classes, classes.void_id
+        ).tolist()
+    return PreparedData(train_raw, val_raw, classes, n_train, n_val, steps_per_epoch, class_weights)
+
+
+def training_stream(config: TrainConfig, data: PreparedData, skip_steps: int = 0):
+    """The training batches, from global step ``skip_steps`` on.
+
+    The stream is a deterministic function of the seed, so skipping the batches a
+    killed run consumed gives exactly the batches it would have read next.
+
+    Args:
+        config: The configuration.
+        data: From :func:`prepare_data`.
+        skip_steps: Batches already consumed.
+    """
+    from segnet_tf.data import make_training_pipeline
+
+    # With --input-scale the network trains on downscaled images; what is saved
+    # (best.keras, model.keras) wraps it to take and return full-resolution images.
+    stream = make_training_pipeline(
+        data.train_raw,
+        image_size=scaled_size(config.image_size, config.input_scale),
+        batch_size=config.batch_size,
+        augment=config.augment,
+        scale_range=config.scale_range,
+        seed=config.seed,
+        void_id=data.classes.void_id,
+        repeat=True,
+    )
+    if skip_steps:
+        stream = stream.skip(skip_steps)
+    return stream.with_options(_dataset_options(config))
+
+
+def validation_stream(config: TrainConfig, data: PreparedData):
+    """The validation batches of every epoch (fixed order, no augmentation).
+
+    Args:
+        config: The configuration.
+        data: From :func:`prepare_data`.
+    """
+    from segnet_tf.data import make_training_pipeline
+
+    # A fixed validation subset (when --validation-steps is set) is cached whole,
+    # instead of a cache discarded every epoch for being read only in part.
+    subset = data.val_raw
+    if config.validation_steps is not None:
+        subset = subset.take(config.validation_steps * config.batch_size)
+    size = config.validation_image_size or config.image_size
+    return make_training_pipeline(
+        subset,
+        image_size=scaled_size(size, config.input_scale),
+        batch_size=config.batch_size,
+        augment=False,
+        shuffle=False,
+        drop_remainder=config.strategy != "none",
+    ).with_options(_dataset_options(config))
+
+
+def prepare_run_dir(
+    run_dir: Path, config: TrainConfig, data: PreparedData, overwrite: bool, resume: bool
+) -> None:
+    """Write the run's description (the first files of a run).
+
+    Args:
+        run_dir: The (locked) run folder.
+        config: The configuration.
+        data: From :func:`prepare_data`.
+        overwrite: Clear the artifacts of the run in the folder first.
+        resume: Resuming an interrupted run.
+    """
+    from segnet_tf.atomic_files import write_json_atomic
+
+    if overwrite:
+        rd.clear_run_dir(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # On a resume the config may differ only where a diverged run allows it: the
+    # new settings become the run's record, and the divergence is behind us.
+    config.save(run_dir / rd.CONFIG)
+    if resume:
+        (run_dir / rd.DIVERGED).unlink(missing_ok=True)
+    write_json_atomic(run_dir / rd.CLASSES, data.classes.to_dict())
+    write_json_atomic(
+        run_dir / rd.CLASS_WEIGHTS,
+        {"class_names": list(data.classes.class_names), "weights": data.class_weights},
+    )
+
+
+def build_model(config: TrainConfig, data: PreparedData, strategy):
+    """Build and compile the model (and its optimizer) under ``strategy``.
+
+    Args:
+        config: The configuration.
+        data: From :func:`prepare_data`.
+        strategy: The ``tf.distribute`` strategy.
+    """
+    from segnet_tf.metrics import GlobalAccuracy, MeanIoU
+    from segnet_tf.models import get_model
+    from segnet_tf.training.distribute import (
+        is_multi_worker,
+        patch_for_multiworker,
+        synchronize_batch_norm,
+    )
+    from segnet_tf.training.losses import MaskedSparseCategoricalCrossentropy
+
+    num_classes, void_id = data.classes.num_classes, data.classes.void_id
+    with strategy.scope():
+        model = get_model(config.model, num_classes, width=config.width)
+        model.compile(
+            optimizer=_make_optimizer(config, data.steps_per_epoch * config.epochs),
+            loss=MaskedSparseCategoricalCrossentropy(num_classes, data.class_weights, void_id),
+            metrics=[
+                MeanIoU(num_classes, void_id, name="mean_iou"),
+                GlobalAccuracy(num_classes, void_id, name="global_accuracy"),
+            ],
+        )
+        # Built now, so that a backup can restore the optimizer's variables.
+        model.optimizer.build(model.trainable_variables)
+    if strategy.num_replicas_in_sync > 1:
+        synchronize_batch_norm(model)
+    if is_multi_worker(strategy):
+        patch_for_multiworker(model)
+    return model
+
+
+def restore_backup(model, config: TrainConfig, run_dir: Path, steps_per_epoch: int, strategy):
+    """Restore an interrupted run's exact training state, if it left a backup.
+
+    Args:
+        model: From :func:`build_model`.
+        config: The configuration.
+        run_dir: The run folder.
+        steps_per_epoch: Steps per epoch.
+        strategy: The ``tf.distribute`` strategy.
+
+    Returns:
+        The :class:`~segnet_tf.training.backup.ResumePoint`, or None without backup.
+    """
+    import numpy as np
+
+    from segnet_tf.training.backup import read_state
+
+    path = run_dir / rd.BACKUP_DIR / rd.BACKUP_STATE
+    if not path.exists():
+        return None
+    with strategy.scope():
+        point = read_state(path, model, steps_per_epoch)
+        if point.steps_taken:
+            # Keras creates the compiled metrics' variables on the first training
+            # step, which the resumed epoch's restored running metrics must precede.
+            height, width = scaled_size(config.image_size, config.input_scale)
+            batch = (
+                np.zeros((1, height, width, 3), "float32"),
+                np.zeros((1, height, width), "int32"),
+            )
+            model._symbolic_build(data_batch=batch)
+    return point
+
+
+@dataclass
+class RunCallbacks:
+    """The callbacks of a run, with the ones :func:`finish` asks questions.
+
+    Args:
+        all: Every callback, in ``fit`` order.
+        nan_guard: Knows whether (and where) the loss became NaN/inf.
+        history: Writes ``history.csv``.
+        backup: Writes the backup.
+        early_stopping: Or None.
+    """
+
+    all: list
+    nan_guard: object
+    history: object
+    backup: object
+    early_stopping: object = None
+
+
+def make_callbacks(
+    config: TrainConfig,
+    run_dir: Path,
+    data: PreparedData,
+    resume_point,
+    past_history: list[dict[str, float]],
+    extra_callbacks: Sequence | None = None,
+) -> RunCallbacks:
+    """The run's callbacks: NaN guard first, backup last.
+
+    Args:
+        config: The configuration.
+        run_dir: The run folder.
+        data: From :func:`prepare_data`.
+        resume_point: From :func:`restore_backup`, or None.
+        past_history: History rows an interrupted run completed.
+        extra_callbacks: The caller's callbacks (before the backup).
+    """
+    from segnet_tf.models import with_input_scale
+    from segnet_tf.training import callbacks as cb
+    from segnet_tf.training.backup import ExactBackup
+
+    nan_guard = cb.NaNGuard()
+    history = cb.HistoryCSV(run_dir / rd.HISTORY, divergence=nan_guard)
+    best = cb.BestModelCheckpoint(
+        run_dir / rd.BEST_MODEL,
+        "val_mean_iou",
+        "max",
+        {"classes": data.classes.to_dict()},
+        transform=lambda trained: with_input_scale(trained, config.input_scale),
+        divergence=nan_guard,
+    )
+    callbacks = [nan_guard, history, best, cb.TensorBoardScalars(run_dir / rd.LOGS_DIR)]
+    early = None
+    if config.early_stopping_patience:
+        early = cb.ResumableEarlyStopping(
+            past_history,
+            monitor="val_mean_iou",
+            patience=config.early_stopping_patience,
+            mode="max",
+        )
+        callbacks.append(early)
+    callbacks += list(extra_callbacks or [])
+    # Last, so that the history and best checkpoint of an epoch are on disk before
+    # the backup says the epoch is complete.
+    backup = ExactBackup(
+        run_dir / rd.BACKUP_DIR / rd.BACKUP_STATE,
+        data.steps_per_epoch,
+        every_steps=config.backup_every_steps or None,
+        resume=resume_point,
+        divergence=nan_guard,
+    )
+    callbacks.append(backup)
+    return RunCallbacks(callbacks, nan_guard, history, backup, early)
+
+
+def fit(
+    model,
+    config: TrainConfig,
+    data: PreparedData,
+    callbacks: RunCallbacks,
+    resume_point,
+    run_dir: Path,
+    verbose: int | str = "auto",
+) -> None:
+    """``model.fit`` from the resume point (or the start) to the last epoch.
+
+    Args:
+        model: From :func:`build_model` (restored by :func:`restore_backup`).
+        config: The configuration.
+        data: From :func:`prepare_data`.
+        callbacks: From :func:`make_callbacks`.
+        resume_point: From :func:`restore_backup`, or None.
+        run_dir: The run folder (for messages).
+        verbose: ``fit`` verbosity (``"auto"``: a progress bar on a terminal, one
+            line per epoch otherwise).
+
+    Raises:
+        TrainingDivergedError: the loss or a weight became NaN/inf; ``diverged.json``
+            records it, and the backup and best checkpoint keep the last finite state.
+    """
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    consumed = 0 if resume_point is None else resume_point.global_step
+    initial_epoch = 0 if resume_point is None else resume_point.epochs_completed
+    where = ""
+    if resume_point is not None:
+        step = resume_point.steps_taken + 1
+        where = f" (resuming) at epoch {initial_epoch + 1}, step {step}"
+    elif (run_dir / rd.HISTORY).exists():
+        where = " (resuming) from the start: the interrupted run left no backup"
+    print(
+        f"segnet train: {config.model} (width {config.width}"
+        + (f", at {config.input_scale}x resolution" if config.input_scale != 1.0 else "")
+        + f") on {config.data}: {data.n_train} training / {data.n_val} validation images, "
+        f"{data.steps_per_epoch} steps x {config.epochs} epochs -> {run_dir}{where}",
+        flush=True,
+    )
+    model.fit(
+        training_stream(config, data, skip_steps=consumed),
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=data.steps_per_epoch,
+        validation_data=validation_stream(config, data),
+        callbacks=callbacks.all,
+        verbose=verbose,
+        shuffle=False,  # The pipeline shuffles (deterministically, by seed).
+    )
+    if callbacks.nan_guard.diverged_at is not None:
+        raise _divergence(config, run_dir, callbacks)
+
+
+def _divergence(config: TrainConfig, run_dir: Path, callbacks: RunCallbacks):
+    epoch, batch = callbacks.nan_guard.diverged_at
+    at = f"epoch {epoch + 1}" + (f", batch {batch + 1}" if batch >= 0 else " (validation)")
+    kept = []
+    saved = callbacks.backup.last_saved
+    if saved is not None:
+        kept.append(
+            f"{rd.BACKUP_DIR}/ holds epoch {saved.epochs_completed + 1}, step {saved.steps_taken}"
+            if saved.steps_taken
+            else f"{rd.BACKUP_DIR}/ holds the end of epoch {saved.epochs_completed}"
+        )
+    if (run_dir / rd.BEST_MODEL).exists():
+        kept.append(f"{rd.BEST_MODEL} is unchanged")
+    lower = config.learning_rate / 10
+    loss = callbacks.nan_guard.loss
+    what = "NaN/inf" if loss is None or not math.isfinite(loss) else f"{loss:.3g} (exploded)"
+    message = f"the loss became {what} at {at} with --learning-rate {config.learning_rate:g}"
+    rd.write_divergence(
+        run_dir,
+        {"message": message, "epoch": epoch, "batch": batch, "learning_rate": config.learning_rate},
+    )
+    return TrainingDivergedError(
+        f"{message}; nothing from that step on was saved"
+        + (f" ({'; '.join(kept)})" if kept else "")
+        + f". Rerun the same command with a lower --learning-rate (e.g. {lower:g}) or more "
+        f"--warmup-steps: the run resumes from its last finite state in {run_dir}."
+    )
+
+
+def finish(
+    model,
+    config: TrainConfig,
+    data: PreparedData,
+    callbacks: RunCallbacks,
+    run_dir: Path,
+    is_chief: bool,
+    verbose: int | str,
+) -> TrainResult:
+    """Write the final artifacts; ``metrics.json`` last marks the run finished.
+
+    Args:
+        model: The trained model.
+        config: The configuration.
+        data: From :func:`prepare_data`.
+        callbacks: From :func:`make_callbacks`.
+        run_dir: The run folder.
+        is_chief: Evaluate the best checkpoint (only the chief worker does).
+        verbose: ``fit`` verbosity (for the evaluation's progress).
+    """
+    from segnet_tf.atomic_files import save_atomic, write_json_atomic
+    from segnet_tf.data import make_eval_pipeline
+    from segnet_tf.models import with_input_scale
+    from segnet_tf.plots import plot_training_curves
+    from segnet_tf.training import callbacks as cb
+    from segnet_tf.training.evaluate import evaluate_model
+    from segnet_tf.training.saving import load_trained_model
+
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    rows = cb.read_history_csv(run_dir / rd.HISTORY)
+    history = cb.history_columns(rows)
+    model = with_input_scale(model, config.input_scale)
+    save_atomic(run_dir / rd.FINAL_MODEL, model.save, ".keras")
+    plot_training_curves(history, run_dir / rd.CURVES)
+    best = cb.read_best_info(run_dir / rd.BEST_INFO) or {}
+    early = callbacks.early_stopping
+    metrics = {
+        "epochs_completed": len(rows),
+        "stopped_early": bool(early is not None and early.stopped_epoch > 0),
+        "best_epoch": None if "epoch" not in best else best["epoch"] + 1,
+        "best_val_mean_iou": best.get("value"),
+        "final_epoch_logs": {k: v for k, v in (rows[-1] if rows else {}).items() if k != "epoch"},
+    }
+    if is_chief:
+        best_path = run_dir / rd.BEST_MODEL
+        evaluated = load_trained_model(best_path, compile=False) if best_path.exists() else model
+        print("segnet train: evaluating the best checkpoint on the validation split", flush=True)
+        result = evaluate_model(
+            evaluated,
+            make_eval_pipeline(data.val_raw, batch_size=1),
+            data.classes.num_classes,
+            ignore_class=data.classes.void_id,
+            class_names=data.classes.class_names,
+            verbose=1 if verbose == 1 else (2 if verbose else 0),
+        )
+        metrics.update(
+            split="validation",
+            checkpoint=str(best_path.name if best_path.exists() else rd.FINAL_MODEL),
+            **result,
+        )
+    write_json_atomic(run_dir / rd.METRICS, metrics)
+    shutil.rmtree(run_dir / rd.BACKUP_DIR, ignore_errors=True)
+    first = callbacks.history.first_epoch
+    return TrainResult(
+        run_dir=run_dir,
+        config=config,
+        history=history,
+        metrics=metrics,
+        initial_epoch=len(rows) if first is None else first,
+        model=model,
+    )
 
 
 def train(
@@ -112,7 +563,8 @@ def train(
 
     Rerunning the same configuration in the same ``run_dir`` after a crash (even
     ``kill -9``) continues from the last backup (end of the last epoch, or the last
-    ``backup_every_steps`` batch: the interrupted epoch then restarts from there).
+    ``backup_every_steps`` step) and takes exactly the steps the uninterrupted run
+    would have taken, on the same batches.
 
     Args:
         config: The run's configuration.
@@ -126,11 +578,17 @@ def train(
         A :class:`TrainResult`.
 
     Raises:
-        ValueError: invalid config, data or run folder (nothing written is lost).
+        ValueError: invalid config, data or run folder, a damaged file of the
+            interrupted run, or another process training in ``run_dir`` (nothing
+            written is lost).
         TrainingDivergedError: the loss became NaN/inf.
+        segnet_tf.atomic_files.DiskFullError: the disk is full (the files written
+            before are intact; rerun once space is freed to resume).
     """
     config.validate()
+    from segnet_tf.atomic_files import remove_stale_temp_files
     from segnet_tf.training.distribute import make_strategy, worker_info
+    from segnet_tf.training.run_lock import RunLock
 
     # The strategy must exist before any other TensorFlow op.
     strategy = make_strategy(config.strategy)
@@ -142,226 +600,35 @@ def train(
     if not worker.is_chief:
         # Non-chief workers keep their own copy (never mixed with the chief's files).
         run_dir = run_dir / f"worker-{worker.index}"
-    resume = rd.check_run_dir(run_dir, config, overwrite)
-
-    previous_policy = keras.config.dtype_policy().name
-    try:
-        if config.mixed_precision:
-            keras.config.set_dtype_policy(_mixed_precision_policy())
-        return _train(config, strategy, worker, run_dir, resume, overwrite, callbacks, verbose)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
+    with RunLock(run_dir):
+        # Temporary files of killed processes (their names hold the writer's pid).
+        for folder in (run_dir, run_dir / rd.BACKUP_DIR):
+            remove_stale_temp_files(folder)
+        resume = rd.check_run_dir(run_dir, config, overwrite)
+        previous_policy = keras.config.dtype_policy().name
+        try:
+            if config.mixed_precision:
+                keras.config.set_dtype_policy(_mixed_precision_policy())
+            return _train(config, strategy, worker, run_dir, resume, overwrite, callbacks, verbose)
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
 
 
 def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks, verbose):
     import keras
-    import tensorflow as tf
 
-    from segnet_tf.atomic_files import save_atomic, write_json_atomic
-    from segnet_tf.data import make_eval_pipeline, make_training_pipeline, median_frequency_weights
-    from segnet_tf.metrics import GlobalAccuracy, MeanIoU
-    from segnet_tf.models import get_model, with_input_scale
-    from segnet_tf.plots import plot_training_curves
-    from segnet_tf.training import callbacks as cb
-    from segnet_tf.training.data_sources import count_examples, load_split
-    from segnet_tf.training.distribute import (
-        is_multi_worker,
-        patch_for_multiworker,
-        synchronize_batch_norm,
-    )
-    from segnet_tf.training.evaluate import evaluate_model
-    from segnet_tf.training.losses import MaskedSparseCategoricalCrossentropy
-    from segnet_tf.training.saving import load_trained_model
+    from segnet_tf.training.resume import ResumedFiles, check_resumed_files
 
     keras.utils.set_random_seed(config.seed)
-    distributed = config.strategy != "none"
-
-    # --- Data (validated before anything is written or cleared). ---
-    source = dict(
-        source=config.data,
-        data_dir=config.data_dir,
-        synthetic_images=config.synthetic_images,
-        image_size=config.image_size,
-        seed=config.seed,
+    data = prepare_data(config)
+    model = build_model(config, data, strategy)
+    point = (
+        restore_backup(model, config, run_dir, data.steps_per_epoch, strategy) if resume else None
     )
-    train_raw, classes = load_split(split="train", **source)
-    val_raw, _ = load_split(split="validation", **source)
-    num_classes, void_id = classes.num_classes, classes.void_id
-    n_train, n_val = count_examples(train_raw), count_examples(val_raw)
-    steps_per_epoch = config.steps_per_epoch or n_train // config.batch_size
-    if steps_per_epoch < 1:
-        raise ValueError(
-            f"the training split has {n_train} images, fewer than --batch-size "
-            f"{config.batch_size}; lower the batch size."
-        )
-    if distributed and n_val < config.batch_size:
-        raise ValueError(
-            f"the validation split has {n_val} images, fewer than --batch-size "
-            f"{config.batch_size} (distributed validation uses full batches only)."
-        )
-    class_weights = None
-    if config.class_weighting == "median_frequency":
-        class_weights = median_frequency_weights(train_raw, num_classes, void_id).tolist()
-
-    options = tf.data.Options()
-    if distributed:
-        # Generated/in-memory data has no files to shard: shard by element.
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA
-        )
-    # With --input-scale the network trains on downscaled images; what is saved
-    # (best.keras, model.keras) wraps it to take and return full-resolution images.
-    train_size = scaled_size(config.image_size, config.input_scale)
-    val_size = scaled_size(config.validation_image_size or config.image_size, config.input_scale)
-    train_data = make_training_pipeline(
-        train_raw,
-        image_size=train_size,
-        batch_size=config.batch_size,
-        augment=config.augment,
-        scale_range=config.scale_range,
-        seed=config.seed,
-        void_id=void_id,
-        repeat=True,
-    ).with_options(options)
-    # A fixed validation subset (when --validation-steps is set) is cached whole,
-    # instead of a cache discarded every epoch for being read only in part.
-    val_subset = val_raw
-    if config.validation_steps is not None:
-        val_subset = val_raw.take(config.validation_steps * config.batch_size)
-    val_data = make_training_pipeline(
-        val_subset,
-        image_size=val_size,
-        batch_size=config.batch_size,
-        augment=False,
-        shuffle=False,
-        drop_remainder=distributed,
-    ).with_options(options)
-
-    # --- Run folder: from here on, files are written. ---
-    if overwrite:
-        rd.clear_run_dir(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        config.save(run_dir / rd.CONFIG)
-    write_json_atomic(run_dir / rd.CLASSES, classes.to_dict())
-    write_json_atomic(
-        run_dir / rd.CLASS_WEIGHTS,
-        {"class_names": list(classes.class_names), "weights": class_weights},
-    )
-
-    # --- Model. ---
-    with strategy.scope():
-        model = get_model(config.model, num_classes, width=config.width)
-        model.compile(
-            optimizer=_make_optimizer(config, steps_per_epoch * config.epochs),
-            loss=MaskedSparseCategoricalCrossentropy(num_classes, class_weights, void_id),
-            metrics=[
-                MeanIoU(num_classes, void_id, name="mean_iou"),
-                GlobalAccuracy(num_classes, void_id, name="global_accuracy"),
-            ],
-        )
-    if strategy.num_replicas_in_sync > 1:
-        synchronize_batch_norm(model)
-    if is_multi_worker(strategy):
-        patch_for_multiworker(model)
-
-    backup_dir = run_dir / rd.BACKUP_DIR
-    if resume:
-        with strategy.scope():
-            _check_backup(model, backup_dir)
-
-    nan_guard = cb.NaNGuard()
-    history_cb = cb.HistoryCSV(run_dir / rd.HISTORY)
-
-    def full_resolution(trained):
-        return with_input_scale(trained, config.input_scale)
-
-    best_cb = cb.BestModelCheckpoint(
-        run_dir / rd.BEST_MODEL,
-        "val_mean_iou",
-        "max",
-        {"classes": classes.to_dict()},
-        transform=full_resolution,
-    )
-    callbacks = [nan_guard, history_cb, best_cb, cb.TensorBoardScalars(run_dir / rd.LOGS_DIR)]
-    early = None
-    if config.early_stopping_patience:
-        early = keras.callbacks.EarlyStopping(
-            "val_mean_iou", patience=config.early_stopping_patience, mode="max"
-        )
-        callbacks.append(early)
-    callbacks += list(extra_callbacks or [])
-    # Last, so that the history and best checkpoint of an epoch are on disk before
-    # the backup says the epoch is complete.
-    callbacks.append(
-        cb.AtomicBackupAndRestore(backup_dir, save_freq=config.backup_every_steps or "epoch")
-    )
-
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
-    print(
-        f"segnet train: {config.model} (width {config.width}"
-        + (f", at {config.input_scale}x resolution" if config.input_scale != 1.0 else "")
-        + f") on {config.data}: {n_train} "
-        f"training / {n_val} validation images, {steps_per_epoch} steps x {config.epochs} "
-        f"epochs -> {run_dir}" + (" (resuming)" if resume else ""),
-        flush=True,
-    )
-    model.fit(
-        train_data,
-        epochs=config.epochs,
-        steps_per_epoch=steps_per_epoch,
-        validation_data=val_data,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,  # The pipeline shuffles (deterministically, by seed).
-    )
-    if nan_guard.diverged_at is not None:
-        epoch, batch = nan_guard.diverged_at
-        raise TrainingDivergedError(
-            f"the loss became NaN/inf at epoch {epoch + 1}, batch {batch + 1}; lower "
-            f"--learning-rate (was {config.learning_rate}) or add --warmup-steps. "
-            f"Best checkpoint so far: {run_dir / rd.BEST_MODEL}."
-        )
-
-    # --- Final artifacts; metrics.json last marks the run finished. ---
-    rows = cb.read_history_csv(run_dir / rd.HISTORY)
-    history = cb.history_columns(rows)
-    model = full_resolution(model)
-    save_atomic(run_dir / rd.FINAL_MODEL, model.save, ".keras")
-    plot_training_curves(history, run_dir / rd.CURVES)
-    best = cb.read_best_info(run_dir / rd.BEST_INFO) or {}
-    metrics = {
-        "epochs_completed": len(rows),
-        "stopped_early": bool(early is not None and early.stopped_epoch > 0),
-        "best_epoch": None if "epoch" not in best else best["epoch"] + 1,
-        "best_val_mean_iou": best.get("value"),
-        "final_epoch_logs": {k: v for k, v in (rows[-1] if rows else {}).items() if k != "epoch"},
-    }
-    if worker.is_chief:
-        best_path = run_dir / rd.BEST_MODEL
-        evaluated = load_trained_model(best_path, compile=False) if best_path.exists() else model
-        print("segnet train: evaluating the best checkpoint on the validation split", flush=True)
-        result = evaluate_model(
-            evaluated,
-            make_eval_pipeline(val_raw, batch_size=1),
-            num_classes,
-            ignore_class=void_id,
-            class_names=classes.class_names,
-            verbose=1 if verbose == 1 else (2 if verbose else 0),
-        )
-        metrics.update(
-            split="validation",
-            checkpoint=str(best_path.name if best_path.exists() else rd.FINAL_MODEL),
-            **result,
-        )
-    write_json_atomic(run_dir / rd.METRICS, metrics)
-    shutil.rmtree(backup_dir, ignore_errors=True)
-    return TrainResult(
-        run_dir=run_dir,
-        config=config,
-        history=history,
-        metrics=metrics,
-        initial_epoch=len(rows) if history_cb.first_epoch is None else history_cb.first_epoch,
-        model=model,
-    )
+    # Every other file a resumed run reads, checked before anything is written or
+    # trained (after the model is built: loading best.keras draws random seeds).
+    past = check_resumed_files(run_dir) if resume else ResumedFiles()
+    prepare_run_dir(run_dir, config, data, overwrite, resume)
+    run_callbacks = make_callbacks(config, run_dir, data, point, past.history, extra_callbacks)
+    fit(model, config, data, run_callbacks, point, run_dir, verbose)
+    return finish(model, config, data, run_callbacks, run_dir, worker.is_chief, verbose)
