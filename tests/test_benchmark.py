@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import segnet_tf
-from segnet_tf.benchmark import conv_flops_per_image
+from segnet_tf.benchmark.flops import conv_flops_per_image
 from segnet_tf.benchmark.run import Row, format_table, main
 
 

@@ -1,13 +1,17 @@
 """The `segnet` command line: one subcommand a module in this package.
 
 Each subcommand module defines `HELP` (one line), `add_arguments(parser)` and
-`run(args) -> int`, and imports TensorFlow only inside `run`, so that
-`segnet --help` answers at once.
+`run(args) -> int`, and imports TensorFlow only inside `run`. Started through its entry
+point (`segnet_tf_cli.py`), `segnet --help` therefore imports no TensorFlow and answers
+at once; before running a subcommand, `main` imports `segnet_tf`'s API with
+TensorFlow's start-up logs hidden (see `segnet_tf.cli.tf_logs`).
 """
 
 import argparse
 import importlib
 import sys
+
+from segnet_tf.cli import tf_logs
 
 # Subcommand name -> module. Add a line here to add a subcommand.
 COMMANDS = {
@@ -25,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segnet", description="SegNet-family semantic segmentation for Keras 3."
     )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help=f"show TensorFlow's start-up logs and warnings (or set {tf_logs.VERBOSE_ENV}=1)",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
@@ -38,6 +48,7 @@ def main(argv=None) -> int:
     """Entry point of `segnet`; returns the process exit code."""
     args = build_parser().parse_args(argv)
     try:
+        tf_logs.import_api(verbose=args.verbose)
         return args.run(args)
     except (ValueError, OSError) as error:
         # Bad input from the user: one clear line, no traceback, non-zero exit.
