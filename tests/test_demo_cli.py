@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from segnet_tf.cli import build_parser, main
+from segnet_tf.cli import build_parser, main, tf_logs
 from segnet_tf.cli import demo as demo_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,3 +192,20 @@ def test_segnet_demo_starts_without_a_terminal_and_stops_on_sigterm(tmp_path):
     assert "oneDNN" not in output and "cuInit" not in output and "cuda" not in output
     with pytest.raises(OSError):
         urllib.request.urlopen(url, timeout=5)
+
+
+def test_verbose_is_accepted_before_and_after_the_subcommand():
+    parser = build_parser()
+    assert parser.parse_args(["demo"]).verbose is False
+    assert parser.parse_args(["--verbose", "demo"]).verbose is True
+    assert parser.parse_args(["demo", "-v"]).verbose is True
+
+
+def test_stderr_captured_hides_what_is_written_to_the_descriptor_unless_it_fails(capfd):
+    with tf_logs.stderr_captured():
+        os.write(2, b"I0000 oneDNN custom operations are on\n")
+    assert capfd.readouterr().err == ""
+    with pytest.raises(ImportError), tf_logs.stderr_captured():
+        os.write(2, b"the reason it failed\n")
+        raise ImportError("no TensorFlow")
+    assert capfd.readouterr().err == "the reason it failed\n"

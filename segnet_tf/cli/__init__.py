@@ -25,20 +25,27 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="segnet", description="SegNet-family semantic segmentation for Keras 3."
-    )
+def add_verbose_argument(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument(
         "-v",
         "--verbose",
         action="store_true",
+        default=default,
         help=f"show TensorFlow's start-up logs and warnings (or set {tf_logs.VERBOSE_ENV}=1)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segnet", description="SegNet-family semantic segmentation for Keras 3."
+    )
+    add_verbose_argument(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         subparser = subparsers.add_parser(name, help=module.HELP, description=module.__doc__)
+        # Also after the subcommand (`segnet demo -v`); SUPPRESS keeps a `segnet -v demo`.
+        add_verbose_argument(subparser, default=argparse.SUPPRESS)
         module.add_arguments(subparser)
         subparser.set_defaults(run=module.run)
     return parser
