@@ -1,29 +1,33 @@
 """segnet_tf: SegNet-family semantic segmentation for Keras 3 / TensorFlow.
 
-Importing the package registers every Keras object it defines (layers, initializers,
-metrics, the loss, learning-rate schedules), so that `keras.saving.load_model` reads
-our `.keras` files after a plain `import segnet_tf`. The heavier parts (data sets,
-which import tensorflow-datasets; inference; training) are imported on first use.
+Importing the package imports its public API and so registers every Keras object it
+defines (layers, initializers, metrics, the loss, learning-rate schedules), so that
+`keras.saving.load_model` reads our `.keras` files after a plain `import segnet_tf`.
+
+The one exception is the `segnet` command: its entry point (`segnet_tf_cli.py`, beside
+this package) builds an argument parser before anything else, so it has this package
+imported without the API, which imports TensorFlow and takes seconds, and calls
+`import_api()` once a subcommand runs.
 """
 
-import importlib
+import sys
+from typing import TYPE_CHECKING
 
-# Imported for their Keras registrations.
-from segnet_tf import layers, metrics, models  # noqa: F401
-from segnet_tf.training import losses, schedules  # noqa: F401
+if TYPE_CHECKING:  # what `import_api` binds, for type checkers and editors
+    from segnet_tf.inference import Segmenter
+    from segnet_tf.models import get_model, list_models, mc_predict
+    from segnet_tf.training import TrainConfig, train
 
 __version__ = "0.1.0"
 
-# Public name -> module that defines it.
-_LAZY_ATTRIBUTES = {
-    "get_model": "segnet_tf.models",
-    "list_models": "segnet_tf.models",
-    "mc_predict": "segnet_tf.models",
-    "Segmenter": "segnet_tf.inference",
-    "train": "segnet_tf.training",
-    "TrainConfig": "segnet_tf.training",
-}
-_SUBMODULES = (
+__all__ = [
+    "Segmenter",
+    "TrainConfig",
+    "get_model",
+    "import_api",
+    "list_models",
+    "mc_predict",
+    "train",
     "classes",
     "data",
     "export",
@@ -34,21 +38,39 @@ _SUBMODULES = (
     "plots",
     "training",
     "visualize",
-)
-
-__all__ = [*_LAZY_ATTRIBUTES, *_SUBMODULES]
+]
 
 
-def __getattr__(name):
-    if name in _LAZY_ATTRIBUTES:
-        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"segnet_tf.{name}")
-    else:
-        raise AttributeError(f"module 'segnet_tf' has no attribute {name!r}")
-    globals()[name] = value
-    return value
+def import_api() -> None:
+    """Import the public API into this package; calling it again does nothing.
+
+    The modules it imports register their Keras objects as they load.
+    """
+    from segnet_tf import (  # noqa: F401 - bound as attributes of the package
+        classes,
+        data,
+        export,
+        inference,
+        layers,
+        metrics,
+        models,
+        plots,
+        training,
+        visualize,
+    )
+    from segnet_tf.inference import Segmenter
+    from segnet_tf.models import get_model, list_models, mc_predict
+    from segnet_tf.training import TrainConfig, losses, schedules, train  # noqa: F401
+
+    globals().update(
+        Segmenter=Segmenter,
+        TrainConfig=TrainConfig,
+        get_model=get_model,
+        list_models=list_models,
+        mc_predict=mc_predict,
+        train=train,
+    )
 
 
-def __dir__():
-    return sorted([*globals(), *__all__])
+if not getattr(sys.modules.get("segnet_tf_cli"), "api_deferred", False):
+    import_api()

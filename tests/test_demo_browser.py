@@ -1,4 +1,4 @@
-"""End to end: `streamlit run demo/app.py` driven by Debian's Chromium through Playwright.
+"""End to end: `segnet demo` driven by Debian's Chromium through Playwright.
 
 Needs `/usr/bin/chromium` (`apt-get install -y chromium`) and the `playwright` Python
 package; Playwright's own browser download is not used. Skipped when either is missing.
@@ -23,7 +23,7 @@ import segnet_tf
 from segnet_tf.data import find_camvid_dir, synthetic_example
 
 CHROMIUM = "/usr/bin/chromium"
-APP = Path(__file__).resolve().parents[1] / "demo" / "app.py"
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -66,36 +66,35 @@ def wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
     raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A `streamlit run` of the demo on a free port, with a tiny Bayesian model."""
-    model = tmp_path / "tiny_bayesian.keras"
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`segnet demo --headless` on a free port, with a tiny Bayesian model.
+
+    Started as README says, from a fresh HOME that holds an AI agent's folder (Streamlit
+    shows its "Install skills" pop-up when it sees one and is not headless).
+    """
+    folder = tmp_path_factory.mktemp("demo-server")
+    model = folder / "tiny_bayesian.keras"
     segnet_tf.get_model("bayesian_segnet_basic", 11, width=1 / 16).save(model)
+    (folder / "home" / ".claude").mkdir(parents=True)
     port = free_port()
-    env = dict(os.environ, SEGNET_DEMO_MODEL=str(model), TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, HOME=str(folder / "home"), PYTHONPATH=str(ROOT))
     env.pop("SEGNET_CAMVID_DIR", None)
-    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - closed below
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    log = open(folder / "segnet-demo.log", "w")  # noqa: SIM115 - closed below
+    entry = "import sys; from segnet_tf_cli import main; sys.exit(main())"
+    command = [sys.executable, "-c", entry, "demo", "--headless", "--model", str(model)]
+    command += ["--address", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, process, timeout=60)
+        wait_healthy(url, process, timeout=120)
         yield url
     finally:
         if process.poll() is None:
@@ -154,6 +153,7 @@ def test_upload_shows_mask_overlay_legend_and_errors(server, tmp_path, monkeypat
             )
 
             assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.get_by_text("Install skills").count() == 0
             assert page.get_by_role("heading", name="street.png").is_visible()
             assert page.get_by_text("Inference time").is_visible()
             assert page.get_by_text("Uncertainty: MC variance (8 samples").is_visible()

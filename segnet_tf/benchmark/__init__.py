@@ -1,8 +1,7 @@
 """Throughput benchmark against PyTorch (`scripts/benchmark.py`, `segnet benchmark`).
 
-PyTorch is optional (extra `bench`); `segnet_tf.benchmark.torch_models` imports it.
+`run` holds the command line and the measurements, `flops` the FLOP counts. Nothing is
+imported here: `segnet --help` builds `segnet benchmark`'s options from `run`, which
+imports TensorFlow only when it runs. PyTorch is optional (extra `bench`);
+`segnet_tf.benchmark.torch_models` imports it.
 """
-
-from segnet_tf.benchmark.flops import conv_flops_per_image
-
-__all__ = ["conv_flops_per_image"]

@@ -1,13 +1,17 @@
 """The `segnet` command line: one subcommand a module in this package.
 
 Each subcommand module defines `HELP` (one line), `add_arguments(parser)` and
-`run(args) -> int`, and imports TensorFlow only inside `run`, so that
-`segnet --help` answers at once.
+`run(args) -> int`, and imports TensorFlow only inside `run`. Started through its entry
+point (`segnet_tf_cli.py`), `segnet --help` therefore imports no TensorFlow and answers
+at once; before running a subcommand, `main` imports `segnet_tf`'s API with
+TensorFlow's start-up logs hidden (see `segnet_tf.cli.tf_logs`).
 """
 
 import argparse
 import importlib
 import sys
+
+from segnet_tf.cli import tf_logs
 
 # Subcommand name -> module. Add a line here to add a subcommand.
 COMMANDS = {
@@ -21,14 +25,27 @@ COMMANDS = {
 }
 
 
+def add_verbose_argument(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help=f"show TensorFlow's start-up logs and warnings (or set {tf_logs.VERBOSE_ENV}=1)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segnet", description="SegNet-family semantic segmentation for Keras 3."
     )
+    add_verbose_argument(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         subparser = subparsers.add_parser(name, help=module.HELP, description=module.__doc__)
+        # Also after the subcommand (`segnet demo -v`); SUPPRESS keeps a `segnet -v demo`.
+        add_verbose_argument(subparser, default=argparse.SUPPRESS)
         module.add_arguments(subparser)
         subparser.set_defaults(run=module.run)
     return parser
@@ -38,6 +55,7 @@ def main(argv=None) -> int:
     """Entry point of `segnet`; returns the process exit code."""
     args = build_parser().parse_args(argv)
     try:
+        tf_logs.import_api(verbose=args.verbose)
         return args.run(args)
     except (ValueError, OSError) as error:
         # Bad input from the user: one clear line, no traceback, non-zero exit.

@@ -39,6 +39,15 @@ def export_saved_model(
     because TensorFlow Serving watches ``OUT/<name>/`` and would otherwise try to load
     a half-written version.
 
+    The gradients that the pooling and unpooling layers define (``tf.custom_gradient``)
+    are not saved: the signatures' inputs are uint8 pixels or encoded bytes, which no
+    gradient reaches. Saving them, TensorFlow's default, traced a gradient function per
+    layer, whose own gradients could not be saved, so ``tf.saved_model.load`` logged 20
+    ``Importing a function (__inference_internal_grad_fn_...) with ops with unsaved
+    custom gradients`` warnings for a SegNet-Basic. It still logs that warning once for
+    each signature function (5), since their graphs hold those layers' ops; it only
+    says that asking for a gradient would fail, which serving never does.
+
     Args:
         model: The Keras segmentation model.
         out_dir: TensorFlow Serving model base directory (``--model_base_path``'s parent).
@@ -83,7 +92,14 @@ def export_saved_model(
     staging = model_dir / staging_dir_name(STAGING_PREFIX)
     staging.mkdir()
     try:
-        tf.saved_model.save(module, str(staging), signatures=module.signatures())
+        tf.saved_model.save(
+            module,
+            str(staging),
+            signatures=module.signatures(),
+            # The signatures take uint8 pixels or encoded bytes, which no gradient reaches;
+            # see the docstring.
+            options=tf.saved_model.SaveOptions(experimental_custom_gradients=False),
+        )
         if classes is not None:
             extra = staging / "assets.extra"
             extra.mkdir(exist_ok=True)

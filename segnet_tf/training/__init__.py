@@ -1,9 +1,10 @@
 """Training and evaluation: ``train(config)``, the loss, schedules and callbacks.
 
-Names are imported on first use (like ``segnet_tf`` itself), so that building the
-``segnet train`` parser does not import TensorFlow. To load a trained model with
-its compile state, use :func:`load_trained_model` (it registers the custom loss,
-schedules, metrics and layers with Keras first).
+Names are imported on first use: the ``segnet`` parser imports
+``segnet_tf.training.config`` (for ``segnet train``'s options), which must not import
+TensorFlow, so this package may not import its other modules up front. To load a
+trained model with its compile state, use :func:`load_trained_model` (it registers the
+custom loss, schedules, metrics and layers with Keras first).
 """
 
 import importlib
