@@ -8,9 +8,14 @@ aside) is one of these HTML comments, which GitHub does not render:
     <!-- snippet: needs camvid -->     run only when CamVid is found
                                        (segnet_tf.data.find_camvid_dir), else skipped
 
-``python`` blocks run with this interpreter, each in a fresh namespace (one worker
-process runs them all, so that TensorFlow is imported once); ``bash`` blocks run
-with ``bash -euo pipefail`` and this environment's ``segnet`` first on PATH. A block
+``python`` blocks run with this interpreter, each in a fresh namespace; ``bash``
+blocks run with ``bash -euo pipefail``. One worker process (tests/readme_worker.py)
+imports TensorFlow once and runs the python blocks and, for bash blocks, every
+``segnet`` command: the ``segnet`` first on bash's PATH hands its arguments, working
+folder, environment and standard streams to the worker, which runs the command's
+entry point with them and returns its exit code (commands stay exactly as README
+writes them, pipes and redirections included; Keras' global state is reset after
+each command, as a new process would have it). A block
 in any other language must be marked skip. All blocks share one empty working
 folder, so a block may read what an earlier block wrote. That folder's parent holds
 ``shared/camvid``, a link to the CamVid found, so that README's ``../shared/camvid``
@@ -29,7 +34,7 @@ import select
 import shutil
 import subprocess
 import sys
-import textwrap
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,38 +136,14 @@ def test_every_block_is_run_or_marked_skipped():
     assert not problems, "\n".join(problems)
 
 
-# Runs python blocks sent on stdin as {"path", "log"} lines, each in a fresh namespace
-# with stdout and stderr (file descriptors too, for TensorFlow's C++ logs) sent to the
-# log, and answers one {"ok": bool} line per block on the original stdout.
-_WORKER = textwrap.dedent(
-    """
-    import json, os, runpy, sys, traceback
-    answers = os.fdopen(os.dup(1), "w")
-    for request in map(json.loads, sys.stdin):
-        with open(request["log"], "w") as log:
-            sys.stdout.flush(); sys.stderr.flush()
-            os.dup2(log.fileno(), 1); os.dup2(log.fileno(), 2)
-            try:
-                runpy.run_path(request["path"], run_name="__main__")
-                ok = True
-            except SystemExit as exit:
-                ok = exit.code in (None, 0)
-            except BaseException:
-                traceback.print_exc()
-                ok = False
-            sys.stdout.flush(); sys.stderr.flush()
-        answers.write(json.dumps({"ok": ok}) + "\\n"); answers.flush()
-    """
-)
+class _Worker:
+    """One interpreter (tests/readme_worker.py) that imports TensorFlow once and runs the
+    python blocks in turn, and the `segnet` commands of bash blocks."""
 
-
-class _PythonWorker:
-    """One interpreter that runs the python blocks in turn."""
-
-    def __init__(self, cwd: Path, env: dict, scratch: Path):
+    def __init__(self, cwd: Path, env: dict, scratch: Path, socket_path: Path):
         self.scratch = scratch
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _WORKER],
+            [sys.executable, str(Path(__file__).with_name("readme_worker.py")), str(socket_path)],
             cwd=cwd,
             env=env,
             stdin=subprocess.PIPE,
@@ -170,6 +151,16 @@ class _PythonWorker:
             stderr=subprocess.DEVNULL,
             text=True,
         )
+        if not self._answer():
+            raise RuntimeError("the README test's worker process did not start")
+
+    def _answer(self) -> dict | None:
+        ready, _, _ = select.select([self.process.stdout], [], [], BLOCK_TIMEOUT_S)
+        answer = self.process.stdout.readline() if ready else ""
+        if not answer:
+            self.process.kill()
+            return None
+        return json.loads(answer)
 
     def run(self, block: Block) -> tuple[bool, str]:
         path = self.scratch / f"block_{block.line}.py"
@@ -177,13 +168,14 @@ class _PythonWorker:
         path.write_text(block.code, encoding="utf-8")
         self.process.stdin.write(json.dumps({"path": str(path), "log": str(log)}) + "\n")
         self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], BLOCK_TIMEOUT_S)
-        answer = self.process.stdout.readline() if ready else ""
+        answer = self._answer()
         output = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
-        if not answer:
-            self.process.kill()
+        if answer is None:
             return False, output + f"\n(python worker died or timed out after {BLOCK_TIMEOUT_S} s)"
-        return json.loads(answer)["ok"], output
+        return answer["ok"], output
+
+    def kill(self) -> None:
+        self.process.kill()
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -194,7 +186,7 @@ class _PythonWorker:
                 self.process.kill()
 
 
-def _run_bash(block: Block, cwd: Path, env: dict, scratch: Path) -> tuple[bool, str]:
+def _run_bash(block: Block, cwd: Path, env: dict, scratch: Path, worker: _Worker):
     path = scratch / f"block_{block.line}.sh"
     path.write_text(block.code, encoding="utf-8")
     try:
@@ -208,21 +200,20 @@ def _run_bash(block: Block, cwd: Path, env: dict, scratch: Path) -> tuple[bool, 
             timeout=BLOCK_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired as err:
+        worker.kill()  # it may be stuck in the block's `segnet` command
         return False, f"{err.output or ''}\n(timed out after {BLOCK_TIMEOUT_S} s)"
     return done.returncode == 0, done.stdout + f"\n(exit code {done.returncode})"
 
 
-def _segnet_bin(scratch: Path) -> Path:
-    """A folder holding this environment's `segnet` command."""
-    installed = Path(sys.executable).parent / "segnet"
-    if installed.is_file():
-        return installed.parent
-    # Not installed as a script (e.g. PYTHONPATH only): the same CLI through this interpreter.
+def _segnet_client(scratch: Path) -> Path:
+    """A folder holding a `segnet` that runs each invocation in the worker."""
+    from readme_worker import CLIENT
+
     folder = scratch / "bin"
     folder.mkdir()
-    shim = folder / "segnet"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m segnet_tf.cli "$@"\n')
-    shim.chmod(0o755)
+    client = folder / "segnet"
+    client.write_text(f"#!{sys.executable} -IS\n{CLIENT}", encoding="utf-8")
+    client.chmod(0o755)
     return folder
 
 
@@ -242,9 +233,13 @@ def readme_run(tmp_path_factory):
     work, scratch = root / "clone", root / "scratch"
     work.mkdir()
     scratch.mkdir()
+    # A short folder for the worker's socket (Unix socket paths are limited to ~100 bytes).
+    socket_folder = Path(tempfile.mkdtemp(prefix="segnet-readme-"))
+    socket_path = socket_folder / "worker.sock"
     camvid = find_camvid_dir()
     env = dict(os.environ)
-    env["PATH"] = f"{_segnet_bin(scratch)}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = f"{_segnet_client(scratch)}{os.pathsep}{env.get('PATH', '')}"
+    env["SEGNET_README_WORKER"] = str(socket_path)
     # The checkout's package, whatever is installed.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -255,7 +250,7 @@ def readme_run(tmp_path_factory):
         env["SEGNET_CAMVID_DIR"] = os.path.abspath(camvid)
 
     outcomes: dict[int, _Outcome] = {}
-    worker = None
+    worker = _Worker(work, env, scratch, socket_path)
     failed = None
     try:
         for block in BLOCKS:
@@ -269,17 +264,16 @@ def readme_run(tmp_path_factory):
                 continue
             start = time.monotonic()
             if block.language == "python":
-                worker = worker or _PythonWorker(work, env, scratch)
                 ok, output = worker.run(block)
             else:
-                ok, output = _run_bash(block, work, env, scratch)
+                ok, output = _run_bash(block, work, env, scratch, worker)
             seconds = time.monotonic() - start
             outcomes[block.line] = _Outcome("passed" if ok else "failed", output, seconds)
             if not ok:
                 failed = block.describe()
     finally:
-        if worker is not None:
-            worker.close()
+        worker.close()
+        shutil.rmtree(socket_folder, ignore_errors=True)
     timings = ", ".join(f"line {line} {o.seconds:.1f}s" for line, o in outcomes.items())
     print(f"README blocks: {timings}")
     yield outcomes, work
