@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -72,9 +73,12 @@ def test_finished_run_is_refused_without_overwrite(finished_run, capsys):
     assert after == before
 
 
-def test_overwrite_replaces_a_finished_run(tmp_path):
+def test_overwrite_replaces_a_finished_run(tmp_path, finished_run):
+    # A copy of the shared finished run, with the config that training there writes.
     run_dir = tmp_path / "run"
-    assert main(["train", *TINY, "--epochs", "1", "--run-dir", str(run_dir)]) == 0
+    shutil.copytree(finished_run, run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**config, "run_dir": str(run_dir)}))
     (run_dir / "notes.txt").write_text("mine")
     args = ["train", *TINY, "--epochs", "2", "--validation-steps", "1", "--run-dir", str(run_dir)]
     assert main([*args, "--overwrite"]) == 0
