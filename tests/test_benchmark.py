@@ -104,7 +104,8 @@ def test_tiny_run_prints_every_row(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(benchmark_run, "MATMUL_N", 256)
     out = tmp_path / "rows.json"
     args = ["--models", "segnet_basic", "--sizes", "16x24", "--repeats", "2", "--steps", "1"]
-    assert main([*args, "--no-memory", "--json", str(out)]) == 0
+    # No idle pause before each timed block (1 s each by default): no figure is judged.
+    assert main([*args, "--settle", "0", "--no-memory", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "matmul peak: float32" in printed
     rows = json.loads(out.read_text())["rows"]

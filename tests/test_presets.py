@@ -3,10 +3,17 @@
 import json
 
 import numpy as np
+import pytest
 
 from segnet_tf.data import CAMVID_CLASSES
 from segnet_tf.inference import PRESETS_DIR, Segmenter
 from segnet_tf.inference.segmenter import list_presets
+
+
+@pytest.fixture(scope="module")
+def camvid_segmenter():
+    """The bundled preset, loaded once for the tests that only predict with it."""
+    return Segmenter.from_preset("camvid_segnet")
 
 
 def test_camvid_preset_is_bundled_with_its_provenance():
@@ -24,8 +31,8 @@ def test_camvid_preset_is_bundled_with_its_provenance():
     assert (PRESETS_DIR / "camvid_segnet.keras").stat().st_size < 20e6
 
 
-def test_camvid_preset_segments_a_street_scene():
-    segmenter = Segmenter.from_preset("camvid_segnet")
+def test_camvid_preset_segments_a_street_scene(camvid_segmenter):
+    segmenter = camvid_segmenter
     assert all(w.dtype == "float32" for w in segmenter.model.weights)
     assert segmenter.classes == CAMVID_CLASSES
     # A synthetic street: grey sky above, dark road below.
@@ -38,11 +45,9 @@ def test_camvid_preset_segments_a_street_scene():
     np.testing.assert_allclose(result.probabilities.sum(-1), 1.0, atol=1e-4)
 
 
-def test_camvid_preset_scores_on_camvid_test_frames():
+def test_camvid_preset_scores_on_camvid_test_frames(camvid_segmenter):
     """Guards against a broken preset (wrong weights or preprocessing): on a few test
     frames its pixel accuracy must be of the order it recorded on the whole split."""
-
-    import pytest
 
     from segnet_tf.data import camvid_split_pairs, find_camvid_dir
     from segnet_tf.metrics import SegmentationEvaluator
@@ -53,7 +58,7 @@ def test_camvid_preset_scores_on_camvid_test_frames():
     from PIL import Image
 
     recorded = json.loads((PRESETS_DIR / "camvid_segnet.json").read_text())["test_scores"]
-    segmenter = Segmenter.from_preset("camvid_segnet")
+    segmenter = camvid_segmenter
     evaluator = SegmentationEvaluator(11, ignore_class=11, boundary=False)
     for image_path, mask_path in camvid_split_pairs(data_dir, "test")[::50]:
         result = segmenter.predict(image_path, probabilities=False)

@@ -139,8 +139,8 @@ def test_resume_reads_the_batches_it_would_have_read(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_backup_refuses_a_state_from_another_schedule(tmp_path):
-    _interrupted(tmp_path / "run", step=4)
+def test_backup_refuses_a_state_from_another_schedule(tmp_path, interrupted_run):
+    # The shared interrupted run's backup (3-step epochs) is only read here.
     with pytest.raises(ValueError, match="state.h5.*steps per epoch"):
         # Same model, but the recorded step cannot be placed in 5-step epochs.
         from segnet_tf.training.backup import read_state
@@ -151,7 +151,7 @@ def test_backup_refuses_a_state_from_another_schedule(tmp_path):
         import tensorflow as tf
 
         read_state(
-            tmp_path / "run" / "backup" / "state.h5",
+            interrupted_run / "backup" / "state.h5",
             build_model(config, data, tf.distribute.get_strategy()),
             5,
         )
