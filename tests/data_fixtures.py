@@ -52,3 +52,18 @@ def tree_hash(root: str) -> str:
             with open(path, "rb") as f:
                 digest.update(f.read())
     return digest.hexdigest()
+
+
+def stop_process_group(process) -> None:
+    """SIGTERM a server started with ``start_new_session=True``; SIGKILL it after 15 s."""
+    import signal
+    import subprocess
+
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

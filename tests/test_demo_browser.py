@@ -7,7 +7,6 @@ package; Playwright's own browser download is not used. Skipped when either is m
 import io
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_fixtures import stop_process_group
 from PIL import Image
 
 import segnet_tf
@@ -97,13 +97,7 @@ def server(tmp_path_factory):
         wait_healthy(url, process, timeout=120)
         yield url
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_group(process)
         log.close()
 
 

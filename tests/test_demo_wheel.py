@@ -8,7 +8,6 @@ editable install of the source tree.
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from data_fixtures import stop_process_group
 
 pytest.importorskip("streamlit", reason="the demo needs streamlit: pip install -e '.[demo]'")
 
@@ -130,11 +130,5 @@ def test_segnet_demo_serves_the_page_from_the_wheel(installed):
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200 and b"<html" in response.read().lower()
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_group(process)
         log.close()
