@@ -78,20 +78,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def list_videos(folder: str) -> list[str]:
-    """Video files (by extension) directly inside ``folder``, sorted."""
-    from segnet_tf.inference.video import VIDEO_EXTENSIONS
-
-    names = [
-        n
-        for n in os.listdir(folder)
-        if not n.startswith(".")
-        and os.path.isfile(os.path.join(folder, n))
-        and n.lower().endswith(VIDEO_EXTENSIONS)
-    ]
-    return [os.path.join(folder, n) for n in sorted(names)]
-
-
 def collect_inputs(inputs: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """Expand folders into their image and video files.
 
@@ -99,12 +85,13 @@ def collect_inputs(inputs: list[str]) -> tuple[list[str], list[tuple[str, str]]]
         ``(files, failures)``: the files to process in order, and ``(path, reason)``
         for inputs that do not exist.
     """
-    from segnet_tf.data.image_io import list_images
+    from segnet_tf.data.image_io import IMAGE_EXTENSIONS, list_images
+    from segnet_tf.inference.video import VIDEO_EXTENSIONS
 
     files, failures = [], []
     for item in inputs:
         if os.path.isdir(item):
-            found = sorted(list_images(item) + list_videos(item))
+            found = list_images(item, extensions=IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
             if not found:
                 failures.append((item, "folder holds no image or video files"))
             files.extend(found)

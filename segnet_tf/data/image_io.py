@@ -322,11 +322,13 @@ def check_ids(ids: np.ndarray, num_classes: int, void_id: int | None, path: str)
         )
 
 
-def list_images(folder: str) -> list[str]:
+def list_images(folder: str, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[str]:
     """List image files (by extension) directly inside ``folder``, sorted.
 
     Args:
         folder: Directory to list.
+        extensions: Lower-case file endings to keep; callers that also take other
+            media (``segnet predict``'s videos) add theirs.
 
     Raises:
         DataError: If the folder does not exist.
@@ -338,6 +340,6 @@ def list_images(folder: str) -> list[str]:
         for n in os.listdir(folder)
         if not n.startswith(".")
         and os.path.isfile(os.path.join(folder, n))
-        and n.lower().endswith(IMAGE_EXTENSIONS)
+        and n.lower().endswith(extensions)
     ]
     return [os.path.join(folder, n) for n in sorted(names)]
