@@ -35,6 +35,11 @@ def _require(condition: tf.Tensor, message: str, *data: tf.Tensor) -> tf.Tensor:
     return tf.debugging.Assert(condition, [message, *data], summarize=8)
 
 
+_IMAGES_SHAPE_ERROR = (
+    f"`{IMAGES_KEY}` must be uint8 [batch, height, width, 3] with every dimension >= 1; got shape"
+)
+
+
 def _checked_images(images: tf.Tensor) -> tf.Tensor:
     """``images`` after checking it is ``[batch, height, width, 3]``, every dim >= 1."""
     shape = tf.shape(images)
@@ -42,16 +47,14 @@ def _checked_images(images: tf.Tensor) -> tf.Tensor:
     # fail with an obscure slicing error.
     rank_ok = _require(
         tf.equal(tf.size(shape), 4),
-        f"`{IMAGES_KEY}` must be uint8 [batch, height, width, 3] with every dimension >= 1; "
-        "got shape",
+        _IMAGES_SHAPE_ERROR,
         shape,
     )
     with tf.control_dependencies([rank_ok]):
         shape = tf.identity(shape)
     shape_ok = _require(
         tf.logical_and(tf.equal(shape[-1], 3), tf.reduce_all(shape >= 1)),
-        f"`{IMAGES_KEY}` must be uint8 [batch, height, width, 3] with every dimension >= 1; "
-        "got shape",
+        _IMAGES_SHAPE_ERROR,
         shape,
     )
     with tf.control_dependencies([shape_ok]):
