@@ -7,6 +7,17 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def tiny_model_path(tmp_path_factory):
+    """A saved 11-class SegNet-Basic at 1/16 width (random weights, seed 0)."""
+    import segnet_tf
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    segnet_tf.get_model("segnet_basic", 11, width=1 / 16).save(path)
+    return path
+
+
 @pytest.fixture
 def dtype_policy():
     """Sets a global Keras dtype policy for one test and restores float32 after it."""

@@ -4,20 +4,11 @@ import json
 
 import keras
 import numpy as np
-import pytest
 from PIL import Image
 
 import segnet_tf
 from segnet_tf.cli import main
 from segnet_tf.inference import Segmenter
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    segnet_tf.get_model("segnet_basic", 11, width=1 / 16).save(path)
-    return path
 
 
 def write_images(folder):
@@ -29,10 +20,10 @@ def write_images(folder):
     (folder / "notes.txt").write_text("not an image, skipped by extension")
 
 
-def test_predict_folder_with_one_broken_file(model_path, tmp_path, capsys):
+def test_predict_folder_with_one_broken_file(tiny_model_path, tmp_path, capsys):
     write_images(tmp_path / "images")
     out = tmp_path / "out"
-    code = main(["predict", str(model_path), str(tmp_path / "images"), "--out", str(out)])
+    code = main(["predict", str(tiny_model_path), str(tmp_path / "images"), "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 1  # some failed
     assert "Segmented 2 of 3 images" in captured.out
@@ -47,13 +38,13 @@ def test_predict_folder_with_one_broken_file(model_path, tmp_path, capsys):
     with Image.open(out / "a_mask.png") as mask:
         assert mask.mode == "P" and mask.size == (41, 30)
         ids = np.asarray(mask)
-    expected = Segmenter.from_file(model_path).predict(tmp_path / "images" / "a.png").mask
+    expected = Segmenter.from_file(tiny_model_path).predict(tmp_path / "images" / "a.png").mask
     np.testing.assert_array_equal(ids, expected)
     with Image.open(out / "b_overlay.png") as overlay:
         assert overlay.height >= 25 and overlay.width > 20  # legend to the right
 
 
-def test_predict_files_with_same_stem_and_missing_input(model_path, tmp_path, capsys):
+def test_predict_files_with_same_stem_and_missing_input(tiny_model_path, tmp_path, capsys):
     write_images(tmp_path / "x")
     (tmp_path / "y").mkdir()
     Image.open(tmp_path / "x" / "a.png").save(tmp_path / "y" / "a.png")
@@ -61,7 +52,7 @@ def test_predict_files_with_same_stem_and_missing_input(model_path, tmp_path, ca
     classes = {"names": [f"c{i}" for i in range(11)], "colors": [[i, i, i] for i in range(11)]}
     (tmp_path / "c.json").write_text(json.dumps(classes))
     out = tmp_path / "out"
-    args = ["predict", str(model_path), *inputs, "--out", str(out), "--no-legend"]
+    args = ["predict", str(tiny_model_path), *inputs, "--out", str(out), "--no-legend"]
     code = main([*args, "--classes", str(tmp_path / "c.json")])
     captured = capsys.readouterr()
     assert code == 1 and "missing.png: no such file or folder" in captured.out
@@ -70,12 +61,14 @@ def test_predict_files_with_same_stem_and_missing_input(model_path, tmp_path, ca
         assert overlay.size == (41, 30)  # no legend
 
 
-def test_predict_clear_errors(model_path, tmp_path, capsys):
+def test_predict_clear_errors(tiny_model_path, tmp_path, capsys):
     assert main(["predict", str(tmp_path / "nope.keras"), str(tmp_path), "--out", "o"]) == 2
-    assert main(["predict", "no_such_preset", str(model_path), "--out", str(tmp_path)]) == 2
+    assert main(["predict", "no_such_preset", str(tiny_model_path), "--out", str(tmp_path)]) == 2
     image = tmp_path / "i.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
-    assert main(["predict", str(model_path), str(image), "--out", "o", "--mc-samples", "2"]) == 2
+    assert (
+        main(["predict", str(tiny_model_path), str(image), "--out", "o", "--mc-samples", "2"]) == 2
+    )
     err = capsys.readouterr().err
     assert "Unknown preset 'no_such_preset'" in err and "Bayesian" in err
     assert "no images to segment" in err
@@ -94,12 +87,12 @@ def test_predict_mc_samples_writes_uncertainty(tmp_path, capsys):
         assert np.asarray(im).max() > 0
 
 
-def test_export_cli_writes_each_format(model_path, tmp_path, capsys):
+def test_export_cli_writes_each_format(tiny_model_path, tmp_path, capsys):
     out = tmp_path / "exported"
-    assert main(["export", str(model_path), "--format", "tflite", "--out", str(out)]) == 0
+    assert main(["export", str(tiny_model_path), "--format", "tflite", "--out", str(out)]) == 0
     assert (out / "segnet_basic.tflite").stat().st_size > 0
-    assert main(["export", str(model_path), "--format", "saved_model", "--out", str(out)]) == 0
+    assert main(["export", str(tiny_model_path), "--format", "saved_model", "--out", str(out)]) == 0
     assert (out / "segnet_basic" / "1" / "saved_model.pb").is_file()
     assert "Exported" in capsys.readouterr().out
-    bad = ["export", str(model_path), "--format", "tflite", "--keep-mc-dropout"]
+    bad = ["export", str(tiny_model_path), "--format", "tflite", "--keep-mc-dropout"]
     assert main(bad) == 2

@@ -5,13 +5,11 @@ import os
 import sys
 
 import av
-import keras
 import numpy as np
 import pytest
 from PIL import Image
 from video_fixtures import write_clip
 
-import segnet_tf
 from segnet_tf.cli import main
 from segnet_tf.inference import Segmenter, overlay, video
 from segnet_tf.inference.video import (
@@ -24,16 +22,8 @@ from segnet_tf.inference.video import (
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    segnet_tf.get_model("segnet_basic", 11, width=1 / 16).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def segmenter(model_path):
-    return Segmenter.from_file(model_path)
+def segmenter(tiny_model_path):
+    return Segmenter.from_file(tiny_model_path)
 
 
 def decode(path):
@@ -171,7 +161,9 @@ def test_error_while_writing_is_raised_and_leaves_nothing(segmenter, tmp_path, m
     assert sorted(os.listdir(tmp_path)) == ["c.mp4"]
 
 
-def test_missing_video_extra_names_the_install_command(segmenter, model_path, tmp_path, capsys):
+def test_missing_video_extra_names_the_install_command(
+    segmenter, tiny_model_path, tmp_path, capsys
+):
     clip = write_clip(tmp_path / "c.mp4", num_frames=2)
     image = tmp_path / "i.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
@@ -180,7 +172,9 @@ def test_missing_video_extra_names_the_install_command(segmenter, model_path, tm
         with pytest.raises(VideoSupportMissing, match=r'pip install -e "\.\[video\]"'):
             segment_video(segmenter, clip, tmp_path / "o.mp4")
         # The images of the same call are still segmented.
-        code = main(["predict", str(model_path), str(image), str(clip), "--out", str(tmp_path)])
+        code = main(
+            ["predict", str(tiny_model_path), str(image), str(clip), "--out", str(tmp_path)]
+        )
     out = capsys.readouterr().out
     assert code == 1 and "Segmented 1 of 1 images" in out
     hint = (
@@ -198,14 +192,14 @@ def test_is_video_file_by_ending_or_content(tmp_path):
     assert not is_video_file("x.png") and not is_video_file(tmp_path / "missing")
 
 
-def test_predict_cli_mixes_images_and_videos(model_path, segmenter, tmp_path, capsys):
+def test_predict_cli_mixes_images_and_videos(tiny_model_path, segmenter, tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
     write_clip(folder / "drive.mp4", num_frames=5)
     (folder / "broken.avi").write_bytes(b"RIFF\x00\x00\x00\x00AVI junk")
     Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(folder / "still.png")
     out = tmp_path / "out"
-    code = main(["predict", str(model_path), str(folder), "--out", str(out), "--video-masks"])
+    code = main(["predict", str(tiny_model_path), str(folder), "--out", str(out), "--video-masks"])
     captured = capsys.readouterr()
     assert code == 1
     assert "Segmented 1 of 1 images" in captured.out
@@ -225,7 +219,7 @@ def test_predict_cli_mixes_images_and_videos(model_path, segmenter, tmp_path, ca
 
     # --max-frames, and no masks without --video-masks.
     code = main(
-        ["predict", str(model_path), str(folder / "drive.mp4"), "--out", str(tmp_path / "o2")]
+        ["predict", str(tiny_model_path), str(folder / "drive.mp4"), "--out", str(tmp_path / "o2")]
         + ["--max-frames", "2"]
     )
     assert code == 0
