@@ -67,3 +67,35 @@ def stop_process_group(process) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless Chromium on a machine with no network: without the background-networking
+# flags it keeps trying (and failing) to reach Google's hosts.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def browser_or_skip():
+    """Playwright's sync API, or skip the calling test module when it or Chromium is missing.
+
+    Call at module level of a browser test.
+    """
+    import pytest
+
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="browser test needs playwright: pip install playwright"
+    )
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(
+            f"browser test needs Debian's Chromium at {CHROMIUM}: apt-get install -y chromium",
+            allow_module_level=True,
+        )
+    return sync_api

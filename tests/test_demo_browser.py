@@ -16,34 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_fixtures import stop_process_group
+from data_fixtures import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip, stop_process_group
 from PIL import Image
 
 import segnet_tf
 from segnet_tf.data import find_camvid_dir, synthetic_example
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 60_000  # for the page to show a result; the machine may be busy
 
 pytest.importorskip("streamlit", reason="the demo needs streamlit: pip install -e '.[demo]'")
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="browser test needs playwright: pip install playwright"
-)
-if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-    pytest.skip(
-        f"browser test needs Debian's Chromium at {CHROMIUM}: apt-get install -y chromium",
-        allow_module_level=True,
-    )
+sync_api = browser_or_skip()
 
 
 def free_port() -> int:

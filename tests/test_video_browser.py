@@ -4,26 +4,17 @@ Needs `/usr/bin/chromium` (`apt-get install -y chromium`), the `playwright` Pyth
 package and PyAV; skipped when Chromium or Playwright is missing.
 """
 
-import os
 from fractions import Fraction
 
 import keras
 import pytest
+from data_fixtures import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip
 from video_fixtures import write_clip
 
 import segnet_tf
 from segnet_tf.inference import Segmenter, segment_video
 
-CHROMIUM = "/usr/bin/chromium"
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="browser test needs playwright: pip install playwright"
-)
-if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-    pytest.skip(
-        f"browser test needs Debian's Chromium at {CHROMIUM}: apt-get install -y chromium",
-        allow_module_level=True,
-    )
+sync_api = browser_or_skip()
 
 # What the browser made of the video, once it has decoded a frame or given up.
 LOADED = "() => { const v = document.getElementById('v'); return v.readyState >= 2 || v.error; }"
@@ -43,9 +34,7 @@ def test_overlay_videos_play_in_chromium(tmp_path):
     for video in videos:
         segment_video(segmenter, clip, video)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page()
             for video in videos:
