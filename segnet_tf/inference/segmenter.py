@@ -137,7 +137,6 @@ class Segmenter:
                 f"({tile_size})."
             )
         self.max_pixels = _positive_int(max_pixels, "max_pixels", 1)
-        self.resize_policy = ResizePolicy(max_pixels=self.max_pixels)
         self.is_bayesian = has_mc_dropout(model)
 
         # One trace for every image size: height and width are left unknown.
@@ -215,6 +214,11 @@ class Segmenter:
         blank = np.zeros((height, width, 3), np.uint8)
         self.predict(blank, mc_samples=mc_samples, probabilities=False)
 
+    @property
+    def resize_policy(self) -> ResizePolicy:
+        """The size rule applied to every image: at most ``max_pixels``, at least 8x8."""
+        return ResizePolicy(max_pixels=self.max_pixels)
+
     def network_size(self, height: int, width: int) -> tuple[int, int]:
         """Size at which the network sees a ``height x width`` image."""
         return self.resize_policy.working_size(height, width)
@@ -268,8 +272,9 @@ class Segmenter:
                 )
         decoded = decode_image(image)
         height, width = decoded.size
-        self.resize_policy.check(height, width, decoded.name)
-        rgb = self.resize_policy.apply(decoded.rgb)
+        policy = self.resize_policy
+        policy.check(height, width, decoded.name)
+        rgb = policy.apply(decoded.rgb)
         net_h, net_w = rgb.shape[:2]
         outputs = tiling.predict_tiled(
             self._tile_outputs(mc_samples), rgb, self.tile_size, self.tile_overlap
