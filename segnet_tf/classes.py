@@ -10,10 +10,13 @@ when present; that keeps ``palette()`` a dense lookup table indexed by id.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from segnet_tf.errors import DataError
 
 Color = tuple[int, int, int]
 
@@ -133,6 +136,63 @@ class ClassList:
             text: JSON string.
         """
         return cls.from_dict(json.loads(text))
+
+
+def parse_class_list(text: str | bytes, source: str) -> ClassList:
+    """Parse a class-list JSON file's contents: the one reader of ``classes.json`` files.
+
+    Accepted: :meth:`ClassList.to_json` output (``{"names": [...], "colors": [...],
+    "void_id": ...}``), or an object whose ``"classes"`` key holds it (room for other
+    metadata, as in model sidecar files). Bytes must be UTF-8.
+
+    Args:
+        text: JSON text or UTF-8 bytes.
+        source: Name of the file, for error messages.
+
+    Raises:
+        DataError: (a ``ValueError``) naming ``source``, if the text is not UTF-8, not
+            JSON, or not a valid class list.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(
+                f"{source}: not UTF-8 text ({err}); expected a JSON class list."
+            ) from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{source}: invalid JSON ({err}); expected a JSON class list.") from err
+    if isinstance(data, dict) and isinstance(data.get("classes"), dict):
+        data = data["classes"]
+    if not isinstance(data, dict):
+        raise DataError(
+            f"{source}: expected a JSON object with 'names' and 'colors' (a ClassList) or "
+            f"with a 'classes' object holding them; got {type(data).__name__}."
+        )
+    try:
+        return ClassList.from_dict(data)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"{source}: not a valid class list: {err}") from err
+
+
+def read_class_list(path: str | os.PathLike) -> ClassList:
+    """Read a class-list JSON file (see :func:`parse_class_list` for what it may hold).
+
+    Args:
+        path: The JSON file, e.g. a data set's or a model's ``classes.json``.
+
+    Raises:
+        DataError: Naming the file, if it cannot be read or is not a class list.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the class list ({err.strerror or err}).") from err
+    return parse_class_list(data, path)
 
 
 # CamVid, 11-class SegNet split; names, ids and colours as in ../shared/camvid/README.md.

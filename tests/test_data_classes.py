@@ -44,3 +44,70 @@ def test_validation_errors(kwargs, needle):
 def test_frozen():
     with pytest.raises(AttributeError):
         CAMVID_CLASSES.void_id = 3  # type: ignore[misc]
+
+
+# ---- the one class-list reader: the rules of the data sets and of model sidecars ----
+
+
+def _class_list_readers(tmp_path):
+    """Every way a class-list file is read, each returning a ClassList or raising."""
+    from segnet_tf.classes import read_class_list
+    from segnet_tf.data.folders import load_class_list
+    from segnet_tf.inference import read_sidecar_classes
+
+    def sidecar(path):
+        model = path.with_name("model.keras")  # looks for model.json, then classes.json
+        return read_sidecar_classes(model)
+
+    return {"read_class_list": read_class_list, "data": load_class_list, "sidecar": sidecar}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        CAMVID_CLASSES.to_json(),  # the data-set rule: ClassList.to_json() output
+        '{"classes": ' + CAMVID_CLASSES.to_json() + ', "trained_on": "CamVid"}',  # sidecars
+    ],
+)
+def test_every_reader_accepts_both_class_list_layouts(tmp_path, content):
+    path = tmp_path / "classes.json"
+    path.write_text(content, encoding="utf-8")
+    for read in _class_list_readers(tmp_path).values():
+        assert read(path) == CAMVID_CLASSES
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        (b"{not json", "invalid JSON"),
+        (b"[1, 2]", "expected a JSON object with 'names' and 'colors'"),
+        (b'{"names": ["a"]}', r"not a valid class list: .*missing keys \['colors'\]"),
+        (b'{"names": ["a", "b"], "colors": [[0, 0, 0], [0, 0, 0]]}', "share a colour"),
+        (b"\xff\xfe not utf-8", "not UTF-8 text"),
+    ],
+)
+def test_every_reader_refuses_a_bad_class_list_alike(tmp_path, content, needle):
+    from segnet_tf.classes import parse_class_list
+    from segnet_tf.errors import DataError
+
+    path = tmp_path / "classes.json"
+    path.write_bytes(content)
+    messages = set()
+    for read in _class_list_readers(tmp_path).values():
+        with pytest.raises(DataError, match=needle) as info:
+            read(path)
+        assert str(info.value).startswith(f"{path}: ")
+        messages.add(str(info.value))
+    assert len(messages) == 1  # one parser, one message
+    # The demo's uploaded class list (bytes) goes through the same parser.
+    with pytest.raises(DataError, match=needle):
+        parse_class_list(content, "class list")
+
+
+def test_missing_class_list_file_names_it(tmp_path):
+    from segnet_tf.classes import read_class_list
+    from segnet_tf.errors import DataError
+
+    with pytest.raises(DataError, match="cannot read the class list") as info:
+        read_class_list(tmp_path / "absent.json")
+    assert str(tmp_path / "absent.json") in str(info.value)

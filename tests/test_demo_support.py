@@ -242,17 +242,23 @@ def test_class_shares_counts_and_orders_classes():
     assert len(ds.class_entries(CAMVID_CLASSES)) == 12
 
 
-def test_png_bytes_round_trip_class_ids_and_rgb():
+def test_png_bytes_round_trip_rgb_and_class_ids_go_through_the_mask_encoder():
+    # Class-id masks have one encoder, the palette PNG of segnet predict: the page's
+    # class-id download uses ds.mask_png_bytes, and png_bytes takes RGB pictures only.
     ids = np.array([[0, 1], [10, 11]], dtype=np.int32)
-    decoded = Image.open(io.BytesIO(ds.png_bytes(ids)))
-    assert decoded.mode == "L"
+    decoded = Image.open(io.BytesIO(ds.mask_png_bytes(ids, CAMVID_CLASSES)))
+    assert decoded.mode == "P"
     np.testing.assert_array_equal(np.asarray(decoded), ids)
     rgb = gradient_rgb(5, 7)
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(ds.png_bytes(rgb)))), rgb)
-    wide = Image.open(io.BytesIO(ds.png_bytes(np.array([[300, 0]]))))
+    colours = tuple((i // 256, i % 256, 0) for i in range(301))
+    many = ClassList(tuple(f"c{i}" for i in range(301)), colours)
+    wide = Image.open(io.BytesIO(ds.mask_png_bytes(np.array([[300, 0]]), many)))
     assert np.asarray(wide).tolist() == [[300, 0]]  # 16-bit when ids exceed 255
-    with pytest.raises(ValueError, match="0..65535"):
-        ds.png_bytes(np.array([[-1]]))
+    with pytest.raises(ValueError, match="ids 0..11"):
+        ds.mask_png_bytes(np.array([[-1]]), CAMVID_CLASSES)
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        ds.png_bytes(ids)
 
 
 def test_stem_is_safe_for_file_names():

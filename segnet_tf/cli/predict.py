@@ -186,7 +186,7 @@ class FrameProgress:
 
 
 def load_segmenter(args):
-    from segnet_tf.inference.class_info import parse_classes_json
+    from segnet_tf.classes import read_class_list
 
     kwargs = {}
     if args.tile_size is not None:
@@ -194,9 +194,7 @@ def load_segmenter(args):
     if args.max_pixels is not None:
         kwargs["max_pixels"] = args.max_pixels
     if args.classes:
-        kwargs["classes"] = parse_classes_json(
-            Path(args.classes).read_text(encoding="utf-8"), args.classes
-        )
+        kwargs["classes"] = read_class_list(args.classes)
     return load_model_arg(args.model, **kwargs)
 
 
@@ -204,15 +202,21 @@ def write_outputs(segmenter, path: str, stem: str, out_dir: Path, args) -> None:
     """Segment one file and write its PNGs (raises on any failure)."""
     import numpy as np
 
-    from segnet_tf.atomic_files import save_png_atomic
-    from segnet_tf.inference import draw_legend, load_rgb, overlay, with_legend
-    from segnet_tf.inference.output_files import mask_image, uncertainty_image
+    from segnet_tf.atomic_files import save_png_atomic, write_bytes_atomic
+    from segnet_tf.image_decoding import decode_image
+    from segnet_tf.visualize import (
+        draw_legend,
+        mask_png_bytes,
+        overlay,
+        uncertainty_image,
+        with_legend,
+    )
 
-    rgb = load_rgb(path)
-    result = segmenter.predict(rgb, mc_samples=args.mc_samples, probabilities=False)
+    image = decode_image(path)
+    result = segmenter.predict(image, mc_samples=args.mc_samples, probabilities=False)
     classes = result.classes
-    save_png_atomic(mask_image(result.mask, classes), out_dir / f"{stem}_mask.png")
-    blended = overlay(rgb, result.mask, classes, alpha=args.alpha)
+    write_bytes_atomic(out_dir / f"{stem}_mask.png", mask_png_bytes(result.mask, classes))
+    blended = overlay(image.rgb, result.mask, classes, alpha=args.alpha)
     if not args.no_legend:
         blended = with_legend(blended, draw_legend(classes, np.unique(result.mask)))
     save_png_atomic(blended, out_dir / f"{stem}_overlay.png")

@@ -10,7 +10,6 @@ RGBA, 16-bit images, palette-indexed masks...) go through Pillow.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from segnet_tf.classes import ClassList
+from segnet_tf.classes import ClassList, read_class_list
 from segnet_tf.data import image_io
 from segnet_tf.data.image_io import DataError
 
@@ -213,19 +212,15 @@ def load_class_list(
     """Return a ClassList from an object, a JSON file, or ``classes.json`` nearby.
 
     Args:
-        class_list: A ClassList, a path to a JSON file (``ClassList.to_json`` format),
-            or None to look for ``classes.json`` in ``search_dirs``.
+        class_list: A ClassList, a path to a JSON file (read by
+            :func:`segnet_tf.classes.read_class_list`), or None to look for
+            ``classes.json`` in ``search_dirs``.
         *search_dirs: Folders searched for ``classes.json`` when ``class_list`` is None.
     """
     if isinstance(class_list, ClassList):
         return class_list
     if class_list is not None:
-        path = os.fspath(class_list)
-        try:
-            with open(path, encoding="utf-8") as f:
-                return ClassList.from_dict(json.load(f))
-        except (OSError, json.JSONDecodeError, ValueError) as err:
-            raise DataError(f"{path}: cannot read class list ({err}).") from err
+        return read_class_list(class_list)
     for folder in search_dirs:
         candidate = os.path.join(folder, CLASS_LIST_NAME)
         if os.path.isfile(candidate):

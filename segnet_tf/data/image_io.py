@@ -1,16 +1,10 @@
-"""Robust reading and validation of image and mask files.
+"""Reading and validation of the image and mask files of a data set.
 
-Everything that can go wrong with a user's files is detected here, in Python, so the
-error is a :class:`DataError` (a ``ValueError``) naming the file, what was wrong and
+Images are decoded by :func:`segnet_tf.image_decoding.decode_image`, the decoder every
+part of the package uses (its module docstring lists the conversions), without EXIF
+rotation: masks carry no orientation, and TensorFlow's decode path ignores it too.
+Errors are :class:`DataError` (a ``ValueError``) naming the file, what was wrong and
 what was expected. Files are only ever opened for reading.
-
-Conversions applied to *images* (where the intent is obvious):
-
-- grayscale (``L``, ``LA``, ``1``) -> RGB by repeating the channel;
-- RGBA / LA / palette with transparency -> RGB by dropping alpha;
-- palette (``P``), CMYK, YCbCr -> RGB through Pillow;
-- 16-bit (``I;16``) and 32-bit integer grayscale -> 8-bit by keeping the top 8 bits
-  (``value >> 8`` for 16-bit), then RGB.
 
 *Masks* are never colour-converted implicitly: a single-channel mask (8-bit, palette
 indices or 16-bit with values < 256) holds class ids; an RGB(A) mask is mapped through
@@ -25,11 +19,21 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
+from segnet_tf.errors import DataError
+from segnet_tf.image_decoding import IMAGE_EXTENSIONS, decode_image, load_pixels, open_image
 
-
-class DataError(ValueError):
-    """A data file is missing, unreadable or inconsistent; the message names it."""
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "DataError",
+    "FileInfo",
+    "check_ids",
+    "colors_to_ids",
+    "list_images",
+    "probe",
+    "read_image",
+    "read_mask_ids",
+    "read_mask_rgb",
+]
 
 
 # Modes that TensorFlow's own decoders turn into exactly what Pillow would give; files
@@ -77,56 +81,6 @@ class FileInfo:
         return self.format == "PNG" and self.mode == "RGB"
 
 
-def _too_large(path: str, width: int, height: int) -> DataError:
-    limit = Image.MAX_IMAGE_PIXELS
-    return DataError(
-        f"{path}: image of {width}x{height} pixels ({width * height / 1e6:.0f} MP) is larger "
-        f"than Pillow's decompression-bomb limit of {limit} pixels ({limit / 1e6:.0f} MP); "
-        "expected a smaller image (for a file you trust, raise PIL.Image.MAX_IMAGE_PIXELS)."
-    )
-
-
-def _check_pixel_limit(path: str, im: Image.Image) -> None:
-    """Refuse images above ``PIL.Image.MAX_IMAGE_PIXELS``.
-
-    Pillow itself only warns between one and two times that limit (and raises
-    ``DecompressionBombError`` above); decoding such a file would take gigabytes of
-    memory, so this package treats both alike.
-    """
-    limit = Image.MAX_IMAGE_PIXELS
-    width, height = im.size
-    if limit is not None and width * height > limit:
-        raise _too_large(path, width, height)
-
-
-def _open(path: str) -> Image.Image:
-    """``Image.open`` with every failure turned into a DataError naming the file."""
-    try:
-        im = Image.open(path)
-    except FileNotFoundError as err:
-        raise DataError(f"{path}: file not found.") from err
-    except IsADirectoryError as err:
-        raise DataError(f"{path}: is a folder; expected an image file.") from err
-    except Image.DecompressionBombError as err:
-        raise DataError(
-            f"{path}: image larger than Pillow's decompression-bomb limit ({err}); expected a "
-            "smaller image (for a file you trust, raise PIL.Image.MAX_IMAGE_PIXELS)."
-        ) from err
-    except Exception as err:
-        # Pillow's format plugins raise many types (OSError, SyntaxError, struct.error,
-        # EOFError, IndexError...) on malformed headers: all mean "not a readable image".
-        raise DataError(
-            f"{path}: not a readable image ({type(err).__name__}: {err}); expected a "
-            "PNG/JPEG/BMP image file."
-        ) from err
-    try:
-        _check_pixel_limit(path, im)
-    except DataError:
-        im.close()
-        raise
-    return im
-
-
 def probe(path: str) -> FileInfo:
     """Read an image header (cheap) and check that the file is an image.
 
@@ -140,43 +94,23 @@ def probe(path: str) -> FileInfo:
         DataError: If the file is missing, not an image, has an empty size or more
             pixels than ``PIL.Image.MAX_IMAGE_PIXELS``.
     """
-    with _open(path) as im:
-        info = FileInfo(path=str(path), format=im.format or "", mode=im.mode, size=im.size[::-1])
-    if info.size[0] == 0 or info.size[1] == 0:
-        raise DataError(f"{path}: image has an empty size {info.size}.")
-    return info
+    with open_image(path) as im:
+        return FileInfo(path=str(path), format=im.format or "", mode=im.mode, size=im.size[::-1])
 
 
 def _load(path: str) -> Image.Image:
-    """Open and fully decode ``path``, turning truncation/corruption into DataError."""
-    im = _open(path)
+    """Open and fully decode ``path`` (a mask: no conversion), errors as DataError."""
+    im = open_image(path)
     try:
-        im.load()  # Forces full decoding, so truncated files fail here.
-    except Exception as err:  # Decoders raise OSError, SyntaxError, ValueError...
+        load_pixels(im, path)
+    except DataError:
         im.close()
-        raise DataError(
-            f"{path}: corrupt or unreadable image ({type(err).__name__}: {err}); expected a "
-            "valid PNG/JPEG/BMP file."
-        ) from err
-    if im.size[0] == 0 or im.size[1] == 0:
-        raise DataError(f"{path}: image has an empty size {im.size[::-1]}.")
+        raise
     return im
 
 
-def _high_bits_to_uint8(arr: np.ndarray, path: str) -> np.ndarray:
-    """Convert a >8-bit integer array to uint8 keeping the most significant bits."""
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.min(initial=0) < 0:
-        raise DataError(f"{path}: image has negative pixel values; expected unsigned pixels.")
-    # 16-bit data is stored in I;16 (uint16) or I (int32) modes; in both, values up to
-    # 65535 are the norm, so scale from 16 bits unless the data needs more.
-    bits = 16 if arr.max(initial=0) <= 0xFFFF else 32
-    return (arr.astype(np.uint64) >> (bits - 8)).astype(np.uint8)
-
-
 def read_image(path: str) -> np.ndarray:
-    """Read an image file as RGB uint8, converting grayscale/RGBA/16-bit images.
+    """Read an image file as RGB uint8, converting grayscale/RGBA/16-bit/CMYK images.
 
     Args:
         path: Image file.
@@ -185,26 +119,10 @@ def read_image(path: str) -> np.ndarray:
         uint8 array ``[H, W, 3]``.
 
     Raises:
-        DataError: If the file is unreadable or in an unsupported mode.
+        DataError: If the file is not a usable image (see
+            :mod:`segnet_tf.image_decoding`).
     """
-    im = _load(path)
-    mode = im.mode
-    if mode == "RGB":
-        return np.asarray(im, dtype=np.uint8)
-    if mode in ("I;16", "I;16B", "I;16L", "I", "I;16N"):
-        gray = _high_bits_to_uint8(np.asarray(im), path)
-        return np.repeat(gray[..., None], 3, axis=-1)
-    if mode == "F":
-        raise DataError(
-            f"{path}: floating-point image (mode F) is not supported; expected 8/16-bit RGB or "
-            "grayscale."
-        )
-    try:
-        # L, LA, 1, P, PA, RGBA, CMYK, YCbCr...: Pillow's conversion drops alpha and
-        # expands palettes/grayscale, which is the obvious intent for a photo.
-        return np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except (ValueError, OSError) as err:
-        raise DataError(f"{path}: cannot convert image mode {mode!r} to RGB ({err}).") from err
+    return decode_image(path, apply_exif=False).rgb
 
 
 def read_mask_ids(path: str) -> np.ndarray:

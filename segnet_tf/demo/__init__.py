@@ -51,6 +51,7 @@ from segnet_tf.demo.results import (
     to_hex,
 )
 from segnet_tf.demo.samples import Sample, camvid_hint, list_samples, load_sample
+from segnet_tf.image_decoding import FORMAT_NAMES
 from segnet_tf.inference import Segmenter
 from segnet_tf.visualize import (
     FeatureMaps,
@@ -58,6 +59,7 @@ from segnet_tf.visualize import (
     colorize,
     colorize_scalar_map,
     highlight_class,
+    mask_png_bytes,
     overlay,
     pick_channels,
     render_panels,
@@ -72,6 +74,7 @@ PAGE = Path(__file__).resolve().with_name("page.py")
 __all__ = [
     "CLIP_TYPES",
     "DEFAULT_CLIP_FRAMES",
+    "FORMAT_NAMES",
     "MAX_CLIP_FRAMES",
     "ClipInputError",
     "ClipResult",
@@ -106,6 +109,7 @@ __all__ = [
     "list_samples",
     "load_sample",
     "load_segmenter",
+    "mask_png_bytes",
     "overlay",
     "pick_channels",
     "png_bytes",

@@ -1,32 +1,32 @@
-"""Uploaded and sampled images for the demo: decoding with clear errors, the working size."""
+"""Uploaded and sampled images for the demo, on the package's one path.
+
+An upload goes page -> :func:`~segnet_tf.image_decoding.decode_image` (the decoder of
+the whole package: same accepted formats, conversions and error messages as
+``segnet predict``) -> the working size of a :class:`~segnet_tf.inference.ResizePolicy`
+(Segmenter's rule and resampler; the demo only sets a smaller size so that pages stay
+light) -> Segmenter -> drawing.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import io
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-from segnet_tf.inference import load_rgb
+from segnet_tf.errors import DataError
+from segnet_tf.image_decoding import IMAGE_EXTENSIONS, decode_image
+from segnet_tf.inference import ResizePolicy
 
-IMAGE_TYPES = ("jpg", "jpeg", "png", "webp", "bmp")
-"""File extensions offered by the uploader."""
+IMAGE_TYPES = tuple(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
+"""File extensions offered by the uploader: the package's image extensions."""
 MAX_UPLOAD_MB = 50
 """Upload limit; the same value is ``server.maxUploadSize`` in the demo's .streamlit/config.toml."""
-MAX_DECODE_PIXELS = 80_000_000
-"""Larger images are refused before decoding (they would need gigabytes of memory)."""
-MIN_SIDE = 8
-"""Smallest accepted width and height, in pixels."""
 WORKING_MAX_SIDE = 1024
 """Images are downscaled so that their longer side is at most this before inference."""
-_EXIF_ORIENTATION = 0x0112
 
-
-class ImageInputError(ValueError):
-    """An uploaded file cannot be used as an image; the message says why and what to do."""
+ImageInputError = DataError
+"""The demo's name for the package's one bad-input error (the same class)."""
 
 
 @dataclass(frozen=True)
@@ -57,23 +57,6 @@ def _digest(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
 
 
-def _mode_note(mode: str) -> str | None:
-    """Describe the conversion of a Pillow mode to 8-bit RGB, or None if there is none."""
-    if mode == "RGB":
-        return None
-    if mode.startswith("I;16") or mode == "I":
-        return f"{'16' if mode.startswith('I;16') else '32'}-bit grayscale converted to 8-bit RGB"
-    if mode == "CMYK":
-        return "CMYK converted to RGB"
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        return "transparency dropped"
-    if mode in ("L", "1"):
-        return "grayscale converted to RGB"
-    if mode == "P":
-        return "palette image converted to RGB"
-    return f"{mode} converted to RGB"
-
-
 def prepare_image(
     rgb: np.ndarray,
     name: str,
@@ -91,94 +74,41 @@ def prepare_image(
         max_side: Longest side after downscaling.
 
     Raises:
-        ImageInputError: If the image is smaller than :data:`MIN_SIDE` pixels.
+        ImageInputError: If the image is too small to segment (ResizePolicy.check).
     """
     height, width = rgb.shape[:2]
-    original_size = original_size or (height, width)
-    if min(original_size) < MIN_SIDE:
-        raise ImageInputError(
-            f"{name}: the image is only {original_size[1]}×{original_size[0]} pixels; the "
-            f"demo needs at least {MIN_SIDE}×{MIN_SIDE} pixels to segment anything."
-        )
-    if max(height, width) > max_side:
-        scale = max_side / max(height, width)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS), np.uint8)
-    if rgb.shape[:2] != tuple(original_size):
+    original_size = tuple(original_size or (height, width))
+    policy = ResizePolicy(max_side=max_side)
+    policy.check(*original_size, name)
+    rgb = policy.apply(rgb)
+    if rgb.shape[0] * rgb.shape[1] < original_size[0] * original_size[1]:
         megapixels = original_size[0] * original_size[1] / 1e6
         notes = (
             *notes,
             f"downscaled from {original_size[1]}×{original_size[0]} ({megapixels:.1f} MP) "
             f"to {rgb.shape[1]}×{rgb.shape[0]} for inference",
         )
-    return InputImage(name, rgb, tuple(original_size), tuple(notes), _digest(rgb))
+    return InputImage(name, rgb, original_size, tuple(notes), _digest(rgb))
 
 
 def decode_image_bytes(
-    data: bytes, name: str, max_side: int = WORKING_MAX_SIDE, max_pixels: int = MAX_DECODE_PIXELS
+    data: bytes, name: str, max_side: int = WORKING_MAX_SIDE, max_pixels: int | None = None
 ) -> InputImage:
-    """Decode an uploaded file into an :class:`InputImage`.
+    """Decode an uploaded file into an :class:`InputImage` at the working size.
 
-    Obvious conversions are applied and listed in ``notes``: CMYK, grayscale, palette
-    and 16-bit images become 8-bit RGB, alpha is dropped, EXIF orientation is applied,
-    animated files give their first frame, and large images are downscaled.
+    Conversions are those of :func:`~segnet_tf.image_decoding.decode_image`, listed in
+    ``notes`` (mode, EXIF orientation, first frame), plus the downscaling.
 
     Args:
         data: File contents.
         name: File name, for messages.
         max_side: Longest side of the working image.
-        max_pixels: Largest accepted image, in pixels.
+        max_pixels: Largest accepted image, in pixels; defaults to
+            ``PIL.Image.MAX_IMAGE_PIXELS``, as everywhere in the package.
 
     Raises:
         ImageInputError: For an empty file, a file that is not an image, a truncated or
-            corrupt image, an image above ``max_pixels`` or below :data:`MIN_SIDE`.
+            corrupt image, an image above ``max_pixels`` or one too small to segment.
     """
-    if not data:
-        raise ImageInputError(f"{name}: the file is empty (0 bytes); expected an image file.")
-    try:
-        image = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError as err:
-        raise ImageInputError(
-            f"{name}: not an image (or a format Pillow cannot read); expected a JPEG, PNG, "
-            "WebP or BMP file."
-        ) from err
-    except Image.DecompressionBombError as err:
-        raise ImageInputError(
-            f"{name}: the image is too large ({err}); the demo accepts up to "
-            f"{max_pixels / 1e6:.0f} MP. Please downscale it first."
-        ) from err
-    except Exception as err:  # Pillow's plugins raise OSError, SyntaxError, struct.error...
-        raise ImageInputError(f"{name}: unreadable image header ({err}).") from err
-    width, height = image.size
-    if width * height > max_pixels:
-        raise ImageInputError(
-            f"{name}: the image is {width}×{height} ({width * height / 1e6:.0f} MP); the demo "
-            f"accepts up to {max_pixels / 1e6:.0f} MP. Please downscale it first."
-        )
-    notes: list[str] = []
-    if getattr(image, "n_frames", 1) > 1:
-        notes.append(f"first of {image.n_frames} frames used")
-    if image.format == "JPEG" and max(width, height) > 2 * max_side:
-        # Let the JPEG decoder shrink by 2/4/8 while decoding: much faster on big photos.
-        image.draft("RGB", (max_side, max_side))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as err:
-        what = "truncated" if "truncated" in str(err).lower() else "corrupt or unreadable"
-        raise ImageInputError(
-            f"{name}: the image is {what} ({err}); please upload the complete file."
-        ) from err
-    mode_note = _mode_note(image.mode)
-    if mode_note:
-        notes.append(mode_note)
-    oriented = image
-    if image.getexif().get(_EXIF_ORIENTATION, 1) not in (0, 1):
-        oriented = ImageOps.exif_transpose(image)
-        notes.append("rotated as its EXIF orientation says")
-    try:
-        rgb = load_rgb(oriented)
-    except ValueError as err:
-        raise ImageInputError(f"{name}: cannot convert the image to RGB ({err}).") from err
-    return prepare_image(rgb, name, (height, width), tuple(notes), max_side)
+    decoded = decode_image(data, name, max_pixels=max_pixels, draft_side=max_side)
+    return prepare_image(decoded.rgb, name, decoded.original_size, decoded.notes, max_side)

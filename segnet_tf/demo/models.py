@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segnet_tf.atomic_files import write_bytes_atomic
+from segnet_tf.classes import parse_class_list
 from segnet_tf.inference import PRESETS_DIR, Segmenter
-from segnet_tf.inference.class_info import parse_classes_json
 
 MODEL_ENV = "SEGNET_DEMO_MODEL"
 """Environment variable naming the ``.keras`` file the demo opens with."""
@@ -132,11 +132,7 @@ def load_segmenter(
     """
     classes = None
     if classes_json is not None:
-        try:
-            text = classes_json.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise ValueError(f"class list: not UTF-8 text ({err}).") from err
-        classes = parse_classes_json(text, "class list")
+        classes = parse_class_list(classes_json, "class list")
     segmenter = Segmenter.from_file(path, classes=classes)
     if warm_up is not None:
         segmenter.warm_up(*warm_up)

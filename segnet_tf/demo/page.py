@@ -206,7 +206,7 @@ def choose_inputs(source: str) -> list[tuple[str, Callable[[], sd.InputImage]]]:
         return [("Camera photo", functools.partial(upload_image, "camera.jpg", shot.getvalue()))]
     upload_col, sample_col = st.columns([3, 2])
     uploads = upload_col.file_uploader(
-        "Images (JPEG, PNG, WebP, BMP)",
+        f"Images ({sd.FORMAT_NAMES})",
         type=list(sd.IMAGE_TYPES),
         accept_multiple_files=True,
         key="images",
@@ -381,16 +381,25 @@ def render_segmentation(
 
     base = sd.stem(image.name)
     confidence_png = sd.colorize_scalar_map(analysis.confidence, "viridis", 0.0, 1.0)
+    # The class-id mask is the same file as `segnet predict`'s <stem>_mask.png.
     downloads = (
-        ("Class-id mask (PNG)", analysis.mask, f"{base}_mask.png"),
-        ("Colour mask (PNG)", colour_mask, f"{base}_colour.png"),
-        ("Overlay (PNG)", blended, f"{base}_overlay.png"),
-        ("Confidence map (PNG)", confidence_png, f"{base}_confidence.png"),
+        (
+            "Class-id mask (PNG)",
+            functools.partial(sd.mask_png_bytes, analysis.mask, classes),
+            f"{base}_mask.png",
+        ),
+        ("Colour mask (PNG)", functools.partial(sd.png_bytes, colour_mask), f"{base}_colour.png"),
+        ("Overlay (PNG)", functools.partial(sd.png_bytes, blended), f"{base}_overlay.png"),
+        (
+            "Confidence map (PNG)",
+            functools.partial(sd.png_bytes, np.asarray(confidence_png)),
+            f"{base}_confidence.png",
+        ),
     )
-    for column, (label, array, file_name) in zip(st.columns(4), downloads, strict=True):
+    for column, (label, encode, file_name) in zip(st.columns(4), downloads, strict=True):
         column.download_button(
             label,
-            data=functools.partial(sd.png_bytes, np.asarray(array)),
+            data=encode,
             file_name=file_name,
             mime="image/png",
             key=f"download_{index}_{file_name}",

@@ -141,17 +141,20 @@ def class_entries(classes: ClassList) -> list[ClassShare]:
 
 
 def png_bytes(array: np.ndarray) -> bytes:
-    """Encode an image array as PNG.
+    """Encode an RGB picture as PNG (class-id masks: ``segnet_tf.visualize.mask_png_bytes``).
 
     Args:
-        array: uint8 ``[H, W, 3]`` (RGB) or integer ``[H, W]`` class ids, saved as a
-            single-channel 8-bit PNG (16-bit when an id exceeds 255).
+        array: uint8 ``[H, W, 3]``.
+
+    Raises:
+        ValueError: For anything but a uint8 RGB array.
     """
     array = np.asarray(array)
-    if array.ndim == 2:
-        if array.size and (array.min() < 0 or array.max() > 65535):
-            raise ValueError("A single-channel PNG holds values 0..65535 only.")
-        array = array.astype(np.uint8 if array.max(initial=0) <= 255 else np.uint16)
+    if array.ndim != 3 or array.shape[-1] != 3 or array.dtype != np.uint8:
+        raise ValueError(
+            f"Picture has shape {array.shape} and dtype {array.dtype}; expected uint8 RGB "
+            "[height, width, 3] (class-id masks go through mask_png_bytes)."
+        )
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()

@@ -80,6 +80,8 @@ def load_sample(sample: Sample, max_side: int = WORKING_MAX_SIDE) -> InputImage:
     """Load a :class:`Sample` as an :class:`InputImage`."""
     try:
         rgb = sample.load()
+    except ImageInputError:
+        raise  # The decoder's message already names the file.
     except (ValueError, OSError) as err:
         raise ImageInputError(f"{sample.label}: {err}") from err
     return prepare_image(rgb, sample.label, max_side=max_side)

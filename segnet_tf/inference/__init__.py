@@ -1,7 +1,8 @@
 """Inference: `Segmenter` (image -> mask in one call), videos and visualisation helpers."""
 
+from segnet_tf.image_decoding import DecodedImage, array_to_rgb, decode_image, load_rgb
 from segnet_tf.inference.class_info import default_classes, generic_palette, read_sidecar_classes
-from segnet_tf.inference.image_loading import array_to_rgb, load_rgb
+from segnet_tf.inference.resize_policy import MIN_SIDE, ResizePolicy
 from segnet_tf.inference.segmenter import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_TILE_OVERLAP,
@@ -24,7 +25,10 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_TILE_OVERLAP",
     "DEFAULT_TILE_SIZE",
+    "MIN_SIDE",
     "PRESETS_DIR",
+    "DecodedImage",
+    "ResizePolicy",
     "SegmentationResult",
     "Segmenter",
     "VideoError",
@@ -32,6 +36,7 @@ __all__ = [
     "VideoSupportMissing",
     "array_to_rgb",
     "colorize",
+    "decode_image",
     "default_classes",
     "draw_legend",
     "generic_palette",

@@ -7,13 +7,12 @@ the `classes` argument, a JSON sidecar next to the model file (see
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from segnet_tf.classes import CAMVID_CLASSES, ClassList
+from segnet_tf.classes import CAMVID_CLASSES, ClassList, parse_class_list, read_class_list
 
 SIDECAR_NAME = "classes.json"
 """Class list file looked up in the model's directory when no ``<stem>.json`` exists."""
@@ -56,31 +55,8 @@ def default_classes(num_classes: int) -> ClassList:
     return ClassList(tuple(f"class {i}" for i in range(num_classes)), colors, None)
 
 
-def parse_classes_json(text: str, source: str) -> ClassList:
-    """Parse a class list: either a ClassList dict or ``{"classes": {...}, ...}``.
-
-    Args:
-        text: JSON text.
-        source: Name of the file, for error messages.
-
-    Raises:
-        ValueError: If the JSON is malformed or is not a valid class list.
-    """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{source}: invalid JSON ({err}).") from err
-    if isinstance(data, dict) and isinstance(data.get("classes"), dict):
-        data = data["classes"]
-    if not isinstance(data, dict):
-        raise ValueError(
-            f"{source}: expected a JSON object with 'names' and 'colors' (a ClassList) or "
-            f"with a 'classes' object holding them; got {type(data).__name__}."
-        )
-    try:
-        return ClassList.from_dict(data)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{source}: not a valid class list: {err}") from err
+# The one class-list reader lives with ClassList; this name is kept for existing imports.
+parse_classes_json = parse_class_list
 
 
 def read_sidecar_classes(model_path: str | os.PathLike) -> ClassList | None:
@@ -99,7 +75,7 @@ def read_sidecar_classes(model_path: str | os.PathLike) -> ClassList | None:
     path = Path(model_path)
     for candidate in (path.with_suffix(".json"), path.parent / SIDECAR_NAME):
         if candidate.is_file():
-            return parse_classes_json(candidate.read_text(encoding="utf-8"), str(candidate))
+            return read_class_list(candidate)
     return None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +9,12 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from segnet_tf.classes import ClassList
+from segnet_tf.image_decoding import DecodedImage, ImageSource, decode_image
 from segnet_tf.inference import tiling
 from segnet_tf.inference.class_info import check_classes, default_classes, read_sidecar_classes
-from segnet_tf.inference.image_loading import ImageLike, load_rgb
+from segnet_tf.inference.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
 from segnet_tf.models import has_mc_dropout, mc_predict
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
@@ -23,7 +22,6 @@ PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 
 DEFAULT_TILE_SIZE = 1024
 DEFAULT_TILE_OVERLAP = 64
-DEFAULT_MAX_PIXELS = 8_000_000
 
 # Rows of the full-size output computed at a time when upscaling a downscaled
 # prediction, so that temporaries stay at a few tens of megabytes.
@@ -85,8 +83,10 @@ class Segmenter:
     are blended, so the activation memory stays that of one tile. Images above
     ``max_pixels`` are first downscaled (area averaging) to ``max_pixels`` and the
     probabilities upscaled back bilinearly; the returned maps always have the
-    input's size. The full-size ``probabilities`` cost ``H * W * num_classes * 4``
-    bytes: pass ``probabilities=False`` to :meth:`predict` for huge images.
+    input's size. Images narrower or lower than 8 pixels are refused. Both rules are
+    :attr:`resize_policy`, a :class:`~segnet_tf.inference.ResizePolicy`. The full-size
+    ``probabilities`` cost ``H * W * num_classes * 4`` bytes: pass
+    ``probabilities=False`` to :meth:`predict` for huge images.
 
     Args:
         model: A Keras model mapping float32 RGB ``[B, H, W, 3]`` in 0..255 to logits
@@ -214,12 +214,14 @@ class Segmenter:
         blank = np.zeros((height, width, 3), np.uint8)
         self.predict(blank, mc_samples=mc_samples, probabilities=False)
 
+    @property
+    def resize_policy(self) -> ResizePolicy:
+        """The size rule applied to every image: at most ``max_pixels``, at least 8x8."""
+        return ResizePolicy(max_pixels=self.max_pixels)
+
     def network_size(self, height: int, width: int) -> tuple[int, int]:
         """Size at which the network sees a ``height x width`` image."""
-        if height * width <= self.max_pixels:
-            return height, width
-        scale = math.sqrt(self.max_pixels / (height * width))
-        return max(1, int(height * scale)), max(1, int(width * scale))
+        return self.resize_policy.working_size(height, width)
 
     def _tile_outputs(self, mc_samples: int | None):
         """Function mapping an RGB tile to float32 ``[h, w, C (+2 with MC)]``."""
@@ -238,13 +240,17 @@ class Segmenter:
         return predict_mc
 
     def predict(
-        self, image: ImageLike, mc_samples: int | None = None, probabilities: bool = True
+        self,
+        image: ImageSource | DecodedImage,
+        mc_samples: int | None = None,
+        probabilities: bool = True,
     ) -> SegmentationResult:
         """Segment one image.
 
         Args:
-            image: File path, PIL image (any mode: RGB, RGBA, L, P, I;16, CMYK...) or
-                array ``[H, W]`` / ``[H, W, 1|3|4]`` (uint8, 16-bit, or float in 0..255).
+            image: File path, file contents, PIL image (any mode: RGB, RGBA, L, P, I;16,
+                CMYK...), array ``[H, W]`` / ``[H, W, 1|3|4]`` (uint8, 16-bit, or float in
+                0..255) or a :func:`~segnet_tf.image_decoding.decode_image` result.
             mc_samples: Number of Monte-Carlo dropout passes averaged, for Bayesian
                 models only; adds ``variance`` and ``entropy`` to the result.
             probabilities: Whether to return the full-size probabilities.
@@ -253,8 +259,9 @@ class Segmenter:
             A :class:`SegmentationResult` whose maps have the input's height and width.
 
         Raises:
-            ValueError: If the image cannot be read, or ``mc_samples`` is given for a
-                model without Monte-Carlo dropout.
+            ValueError: If ``mc_samples`` is given for a model without Monte-Carlo
+                dropout; a :class:`~segnet_tf.errors.DataError` if the image cannot be
+                read or is smaller than 8 pixels on a side.
         """
         if mc_samples is not None:
             _positive_int(mc_samples, "mc_samples")
@@ -263,14 +270,12 @@ class Segmenter:
                     f"mc_samples={mc_samples} needs a Bayesian model with Monte-Carlo dropout; "
                     f"{self.model.name!r} has none, so every sample would be identical."
                 )
-        rgb = load_rgb(image)
-        height, width = rgb.shape[:2]
-        net_h, net_w = self.network_size(height, width)
-        if (net_h, net_w) != (height, width):
-            # BOX averages all covered pixels (anti-aliasing) when shrinking.
-            rgb = np.asarray(
-                Image.fromarray(rgb).resize((net_w, net_h), Image.Resampling.BOX), np.uint8
-            )
+        decoded = decode_image(image)
+        height, width = decoded.size
+        policy = self.resize_policy
+        policy.check(height, width, decoded.name)
+        rgb = policy.apply(decoded.rgb)
+        net_h, net_w = rgb.shape[:2]
         outputs = tiling.predict_tiled(
             self._tile_outputs(mc_samples), rgb, self.tile_size, self.tile_overlap
         )

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
-from PIL import Image
 
 from segnet_tf.layers import MaxUnpooling2D
 from segnet_tf.visualize.colormap import colorize_scalar_map, feature_grid
@@ -116,13 +115,15 @@ class InsideSegNet:
 
 
 def downscale(image: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink ``image`` (aspect kept) so that its longer side is at most ``max_side``."""
-    height, width = image.shape[:2]
-    scale = max_side / max(height, width)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+    """Shrink ``image`` (aspect kept) so that its longer side is at most ``max_side``.
+
+    Segmenter's :class:`~segnet_tf.inference.ResizePolicy` (its rule and resampler),
+    with a longer-side limit: the view shows feature maps of a small image.
+    """
+    # Imported here: segnet_tf.inference imports this package's drawing functions.
+    from segnet_tf.inference.resize_policy import ResizePolicy
+
+    return ResizePolicy(max_pixels=None, max_side=max_side, min_side=1).apply(image)
 
 
 def pick_channels(maps: np.ndarray, count: int = 4) -> list[int]:

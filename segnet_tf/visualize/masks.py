@@ -3,6 +3,7 @@ before/after split and a class legend (numpy and Pillow)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 
 import numpy as np
@@ -79,13 +80,42 @@ def mask_image(mask: np.ndarray, classes: ClassList) -> Image.Image:
     Args:
         mask: Integer ``[H, W]`` class ids.
         classes: Class list giving the palette.
+
+    Raises:
+        ValueError: If the mask is not 2-D integers or holds an id the list lacks.
     """
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer):
+        raise ValueError(
+            f"Mask has shape {mask.shape} and dtype {mask.dtype}; expected integer class ids "
+            "[height, width]."
+        )
+    if mask.size and (mask.min() < 0 or mask.max() >= classes.num_labels):
+        raise ValueError(
+            f"Mask holds ids in {int(mask.min())}..{int(mask.max())} but the class list has "
+            f"ids 0..{classes.num_labels - 1}."
+        )
     if classes.num_labels <= 256:
         image = Image.fromarray(mask.astype(np.uint8))
         # On an "L" image putpalette switches the mode to "P", keeping the values.
         image.putpalette(classes.palette().reshape(-1).tolist())
         return image
     return Image.fromarray(mask.astype(np.uint16))
+
+
+def mask_png_bytes(mask: np.ndarray, classes: ClassList) -> bytes:
+    """The class-id mask file: :func:`mask_image` encoded as PNG.
+
+    ``segnet predict``'s ``<stem>_mask.png`` and the demo's class-id mask download are
+    these bytes, so the two files are identical for the same mask.
+
+    Args:
+        mask: Integer ``[H, W]`` class ids.
+        classes: Class list giving the palette.
+    """
+    buffer = io.BytesIO()
+    mask_image(mask, classes).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def highlight_class(
