@@ -35,7 +35,6 @@ __all__ = [
     "layers",
     "metrics",
     "models",
-    "plots",
     "training",
     "visualize",
 ]
@@ -54,7 +53,6 @@ def import_api() -> None:
         layers,
         metrics,
         models,
-        plots,
         training,
         visualize,
     )
