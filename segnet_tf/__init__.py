@@ -29,6 +29,7 @@ __all__ = [
     "mc_predict",
     "train",
     "classes",
+    "commands",
     "data",
     "export",
     "inference",
@@ -47,6 +48,7 @@ def import_api() -> None:
     """
     from segnet_tf import (  # noqa: F401 - bound as attributes of the package
         classes,
+        commands,
         data,
         export,
         inference,

@@ -134,19 +134,25 @@ class AdjustResult:
     model: Any = field(repr=False, default=None)
 
 
-def resolve(config: AdjustConfig) -> AdjustConfig:
-    """Fill in the data source (from the run), the split and the output (nothing is read)."""
+def resolve(config: AdjustConfig) -> tuple[AdjustConfig, dict]:
+    """Fill in the data source (from the run), the split and the output (nothing is written).
+
+    Returns:
+        ``(resolved config, load_split settings of the source)``; the synthetic
+        source's settings are the run's.
+    """
     data, source = resolve_data_source(config.model, config.data, config.data_dir)
     stem, _ = os.path.splitext(os.path.abspath(config.model))
     output = config.output or f"{stem}_adjusted.keras"
-    return dataclasses.replace(
+    resolved = dataclasses.replace(
         config,
         model=os.path.abspath(config.model),
         data=data,
         data_dir=source["data_dir"],
         split=normalize_split(config.split),
         output=os.path.abspath(output),
-    ).validate()
+    )
+    return resolved.validate(), source
 
 
 def adjust(
@@ -167,11 +173,13 @@ def adjust(
             cannot be loaded, or an existing output without ``overwrite``.
     """
     config.validate()
-    resolved = resolve(config)
+    resolved, source = resolve(config)
     output = Path(resolved.output)
     if output.exists() and not overwrite:
-        raise ValueError(f"{output} exists; pass --overwrite to replace it, or choose --output.")
-    _, source = resolve_data_source(config.model, config.data, config.data_dir)
+        raise ValueError(
+            f"{output} exists; pass --overwrite (overwrite=True) to replace it, or choose "
+            "another output."
+        )
 
     from segnet_tf.atomic_files import save_atomic, write_json_atomic
     from segnet_tf.data import class_frequencies, make_eval_pipeline

@@ -200,7 +200,8 @@ def evaluate(
     metrics_path = output_dir / "metrics.json"
     if metrics_path.exists() and not overwrite:
         raise ValueError(
-            f"{metrics_path} exists; pass --overwrite to replace it, or choose --output-dir."
+            f"{metrics_path} exists; pass --overwrite (overwrite=True) to replace it, or "
+            "choose another output folder."
         )
 
     from segnet_tf.data import make_eval_pipeline
@@ -221,9 +222,11 @@ def evaluate(
         from segnet_tf.models import has_mc_dropout
 
         if not has_mc_dropout(model):
-            raise ValueError(
-                f"--mc-samples needs a Bayesian model with Monte-Carlo dropout; {config.model} "
-                "has none."
+            raise ConfigError(
+                "mc_samples",
+                resolved.mc_samples,
+                f"0: Monte-Carlo sampling needs a Bayesian model with Monte-Carlo dropout, "
+                f"and {config.model} has none",
             )
     metrics = evaluate_model(
         model,

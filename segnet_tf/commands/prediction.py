@@ -309,9 +309,11 @@ def predict(config: PredictConfig, verbose: bool = True) -> PredictResult:
         raise ValueError(f"no images to segment, nor videos ({reasons}).")
     segmenter = load_segmenter(config)
     if config.mc_samples is not None and not segmenter.is_bayesian:
-        raise ValueError(
-            f"--mc-samples needs a Bayesian model with Monte-Carlo dropout; {config.model} "
-            "has none."
+        raise cf.ConfigError(
+            "mc_samples",
+            config.mc_samples,
+            f"unset: Monte-Carlo sampling needs a Bayesian model with Monte-Carlo dropout, "
+            f"and {config.model} has none",
         )
     out_dir = Path(config.out)
     out_dir.mkdir(parents=True, exist_ok=True)
