@@ -7,8 +7,12 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from segnet_tf.data.fake_camvid import make_fake_camvid
+# The generator is test data and lives with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from fake_camvid import make_fake_camvid  # noqa: E402
 
 
 def main() -> None:

@@ -29,13 +29,13 @@ __all__ = [
     "mc_predict",
     "train",
     "classes",
+    "commands",
     "data",
     "export",
     "inference",
     "layers",
     "metrics",
     "models",
-    "plots",
     "training",
     "visualize",
 ]
@@ -48,13 +48,13 @@ def import_api() -> None:
     """
     from segnet_tf import (  # noqa: F401 - bound as attributes of the package
         classes,
+        commands,
         data,
         export,
         inference,
         layers,
         metrics,
         models,
-        plots,
         training,
         visualize,
     )

@@ -4,11 +4,11 @@ import json
 import os
 
 import pytest
+from fake_camvid import make_fake_camvid
 
 from segnet_tf.cli import build_parser, main
-from segnet_tf.cli._model_arg import PRESETS_DIR, model_file, preset_name, preset_names
+from segnet_tf.commands.model_arg import PRESETS_DIR, model_file, preset_name, preset_names
 from segnet_tf.data import CAMVID_CLASSES
-from segnet_tf.data.fake_camvid import make_fake_camvid
 
 
 def test_paths_are_files_and_words_are_presets(tmp_path):

@@ -34,6 +34,7 @@ def test_predict_folder_with_one_broken_file(tiny_model_path, tmp_path, capsys):
         "a_overlay.png",
         "b_mask.png",
         "b_overlay.png",
+        "predict_config.json",  # the resolved options, written first
     ]
     with Image.open(out / "a_mask.png") as mask:
         assert mask.mode == "P" and mask.size == (41, 30)

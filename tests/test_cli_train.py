@@ -264,7 +264,7 @@ def test_evaluate_writes_metrics_of_a_known_model(tmp_path, capsys):
     assert json.loads((out / "eval_config.json").read_text())["split"] == "test"
 
     # Expected scores from the test split's masks (void = 6 ignored).
-    from segnet_tf.training.data_sources import load_split
+    from segnet_tf.data_sources import load_split
 
     ds, _ = load_split("synthetic", "test", None, 16, (32, 48), 3)
     masks = np.concatenate([e["segmentation_mask"].numpy().ravel() for e in ds])

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from data_fixtures import tree_hash
+from fake_camvid import make_fake_camvid
 
 from segnet_tf.classes import CAMVID_CLASSES
 from segnet_tf.data import (
@@ -17,7 +18,6 @@ from segnet_tf.data import (
     load_camvid,
     median_frequency_weights,
 )
-from segnet_tf.data.fake_camvid import make_fake_camvid
 
 FAKE_COUNTS = {"train": 3, "validation": 2, "test": 2}
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segnet_tf.plots import (
+from segnet_tf.visualize.figures import (
     EMPTY_ROW_COLOR,
     HIGH_COLOR,
     LOW_COLOR,

@@ -210,6 +210,7 @@ def test_predict_cli_mixes_images_and_videos(tiny_model_path, segmenter, tmp_pat
     assert sorted(p.name for p in out.iterdir()) == [
         "drive_masks",
         "drive_overlay.mp4",
+        "predict_config.json",  # the resolved options, written first
         "still_mask.png",
         "still_overlay.png",
     ]
@@ -223,5 +224,5 @@ def test_predict_cli_mixes_images_and_videos(tiny_model_path, segmenter, tmp_pat
         + ["--max-frames", "2"]
     )
     assert code == 0
-    assert os.listdir(tmp_path / "o2") == ["drive_overlay.mp4"]
+    assert sorted(os.listdir(tmp_path / "o2")) == ["drive_overlay.mp4", "predict_config.json"]
     assert len(decode(tmp_path / "o2" / "drive_overlay.mp4")[0]) == 2

@@ -10,79 +10,46 @@ export's <name> is --name, else the preset's name, else the Keras model's name.
   tflite       OUT/<name>.tflite, serving_default only, builtin ops only.
   onnx         OUT/<name>.onnx, serving_default only (needs segnet_tf[onnx]).
 
-Bayesian models are exported without Monte-Carlo dropout (deterministic
-weight-averaging prediction) unless --keep-mc-dropout (SavedModel only).
+The resolved options go to <export>.config.json beside it. Bayesian models are
+exported without Monte-Carlo dropout (deterministic weight-averaging prediction)
+unless --keep-mc-dropout (SavedModel only). Every field of
+segnet_tf.commands.ExportConfig is one argument.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from segnet_tf.cli._model_arg import load_segmenter, model_help, preset_name
+from segnet_tf import config_fields as cf
+from segnet_tf.commands.exporting import ExportConfig
 
 HELP = "export a model as SavedModel (TF Serving), TFLite or ONNX"
 
-FORMATS = ("saved_model", "tflite", "onnx")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``segnet export`` arguments: one per config field.
+
+    Args:
+        parser: The subcommand parser.
+    """
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("model", metavar="MODEL", help=model_help())
-    parser.add_argument("--format", required=True, choices=FORMATS, help="export format")
-    parser.add_argument("--out", default="exported", metavar="DIR", help="output folder")
-    parser.add_argument(
-        "--name",
-        help="model name, the folder or file name of the export (default: the preset's name "
-        "for a preset, else the Keras model's name)",
-    )
-    parser.add_argument(
-        "--version", type=int, help="SavedModel version (default: next free number)"
-    )
-    parser.add_argument(
-        "--pad-to-multiple",
-        type=int,
-        default=1,
-        metavar="M",
-        help="pad inputs to multiples of M and crop back (default 1: not needed for "
-        "segnet_tf models)",
-    )
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
-    parser.add_argument(
-        "--keep-mc-dropout",
-        action="store_true",
-        help="SavedModel of a Bayesian model: keep dropout on (one random sample per request)",
-    )
+    cf.add_field_arguments(parser, ExportConfig, "export (one argument per config field)")
 
 
-def run(args) -> int:
-    if args.pad_to_multiple < 1:
-        raise ValueError(f"--pad-to-multiple must be >= 1; got {args.pad_to_multiple}.")
-    if args.keep_mc_dropout and args.format != "saved_model":
-        raise ValueError("--keep-mc-dropout only applies to --format saved_model.")
-    from segnet_tf.export import export_onnx, export_saved_model, export_tflite
+def run(args: argparse.Namespace) -> int:
+    """Run ``segnet export``; returns the exit code.
 
-    segmenter = load_segmenter(args.model)
-    model = segmenter.model
-    # A preset exports under its own name (serving/camvid_segnet/1/), which says which
-    # weights are served; a file's Keras model name says only the architecture.
-    name = args.name or preset_name(args.model) or model.name
-    out = Path(args.out)
-    if args.format == "saved_model":
-        path = export_saved_model(
-            model,
-            out,
-            name=name,
-            version=args.version,
-            classes=segmenter.classes,
-            pad_to_multiple=args.pad_to_multiple,
-            keep_mc_dropout=args.keep_mc_dropout,
-        )
-    elif args.format == "tflite":
-        path = export_tflite(model, out / f"{name}.tflite", args.pad_to_multiple)
-    else:
-        path = export_onnx(model, out / f"{name}.onnx", args.opset, args.pad_to_multiple)
-    if segmenter.is_bayesian and not args.keep_mc_dropout:
+    Args:
+        args: Parsed arguments.
+    """
+    config = cf.config_from_args(ExportConfig, args)
+    from segnet_tf.commands.exporting import export
+
+    try:
+        result = export(config)
+    except cf.ConfigError as err:
+        raise ValueError(cf.cli_message(ExportConfig, err)) from None
+    if result.removed_mc_dropout:
         print("Note: Monte-Carlo dropout removed (deterministic weight-averaging prediction).")
-    print(f"Exported {args.model} ({args.format}) to {path}")
+    print(f"Exported {config.model} ({config.format}) to {result.path}")
     return 0

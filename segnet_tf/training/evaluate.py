@@ -180,7 +180,7 @@ def write_results(
     Returns:
         ``{"metrics": path, "confusion_matrix": path}``.
     """
-    from segnet_tf.plots import plot_confusion_matrix
+    from segnet_tf.visualize.figures import plot_confusion_matrix
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

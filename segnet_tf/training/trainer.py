@@ -133,7 +133,7 @@ def prepare_data(config: TrainConfig) -> PreparedData:
         ValueError: missing data, or too few images for the batch size.
     """
     from segnet_tf.data import median_frequency_weights
-    from segnet_tf.training.data_sources import count_examples, load_split
+    from segnet_tf.data_sources import count_examples, load_split
 
     source = dict(
         source=config.data,
@@ -502,10 +502,10 @@ def finish(
     from segnet_tf.atomic_files import save_atomic, write_json_atomic
     from segnet_tf.data import make_eval_pipeline
     from segnet_tf.models import with_input_scale
-    from segnet_tf.plots import plot_training_curves
     from segnet_tf.training import callbacks as cb
     from segnet_tf.training.evaluate import evaluate_model
     from segnet_tf.training.saving import load_trained_model
+    from segnet_tf.visualize.figures import plot_training_curves
 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2

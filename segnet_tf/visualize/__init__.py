@@ -1,5 +1,5 @@
 """Pictures of predictions: masks, overlays, heat-maps with colour bars, legends and the
-"inside SegNet" view.
+"inside SegNet" view; figures of results: confusion matrices and training curves.
 
 Pure numpy/Pillow/Keras; nothing here imports a UI toolkit, so ``segnet predict``, the
 demo, notebooks and scripts share the same drawing code.
@@ -11,6 +11,7 @@ from segnet_tf.visualize.colormap import (
     uncertainty_image,
     with_colorbar,
 )
+from segnet_tf.visualize.figures import plot_confusion_matrix, plot_training_curves
 from segnet_tf.visualize.inside_segnet import (
     FeatureMaps,
     InsideSegNet,
@@ -43,6 +44,8 @@ __all__ = [
     "mask_png_bytes",
     "overlay",
     "pick_channels",
+    "plot_confusion_matrix",
+    "plot_training_curves",
     "render_panels",
     "split_view",
     "uncertainty_image",

@@ -1,7 +1,8 @@
 """Generate a tiny fake CamVid folder (SegNet layout) from procedural scenes.
 
-Used by tests and examples in place of the real data; images are generated, never
-copied. Label maps use CamVid ids (synthetic classes mapped onto CamVid classes).
+Test data: used by tests (and scripts/make_fake_camvid.py) in place of the real
+data; images are generated, never copied. Label maps use CamVid ids (synthetic
+classes mapped onto CamVid classes).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import os
 import numpy as np
 from PIL import Image
 
-from segnet_tf.data.camvid import CAMVID_SHAPE, CAMVID_SPLITS
+from segnet_tf.data.camvid import CAMVID_SHAPE
 from segnet_tf.data.synthetic import synthetic_example
+from segnet_tf.data_sources import SEGNET_LAYOUT
 
 # synthetic id -> CamVid id: sky->Sky, background->Building, road->Road, car->Car,
 # sign->SignSymbol, person->Pedestrian, void->Unlabelled.
@@ -40,7 +42,7 @@ def make_fake_camvid(
     counts = counts or {"train": 3, "validation": 2, "test": 2}
     out_dir = os.fspath(out_dir)
     index = 0
-    for split, (img_dir, ann_dir) in CAMVID_SPLITS.items():
+    for split, (img_dir, ann_dir) in SEGNET_LAYOUT.items():
         os.makedirs(os.path.join(out_dir, img_dir), exist_ok=True)
         os.makedirs(os.path.join(out_dir, ann_dir), exist_ok=True)
         for i in range(counts.get(split, 0)):

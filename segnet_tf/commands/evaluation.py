@@ -1,0 +1,266 @@
+"""``evaluate(EvaluateConfig)``: score a saved model on a data split at full resolution.
+
+Writes ``metrics.json``, ``confusion_matrix.png`` and ``eval_config.json`` (the
+resolved config) to the output folder: ``eval-<split>/`` beside the model, or
+``<preset>-eval-<split>/`` in the current folder for a bundled preset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segnet_tf import config_fields as cf
+from segnet_tf.commands.model_arg import model_file, model_help, preset_name
+from segnet_tf.commands.model_data import (
+    data_dir_field,
+    data_field,
+    progress_verbosity,
+    resolve_data_source,
+    split_check,
+)
+from segnet_tf.config_fields import CommandConfig, ConfigError
+from segnet_tf.data_sources import get_data_source, normalize_split
+from segnet_tf.training.config import seed_check
+
+CONFIG_FILE = "eval_config.json"
+
+
+@dataclass(frozen=True)
+class EvaluateConfig(CommandConfig):
+    """What ``evaluate`` scores, on which data, and where it writes.
+
+    Args:
+        model: A ``.keras`` model file (e.g. a run's ``best.keras``) or the name of a
+            bundled preset.
+        data: Data source name; None takes the one of the ``config.json`` beside the
+            model (a training run's folder).
+        data_dir: Folder of the camvid / folder source; None: the run's.
+        split: ``train``, ``validation`` (``val``) or ``test``.
+        batch_size: Images per batch.
+        mc_samples: Monte-Carlo dropout samples for Bayesian models; 0: one pass.
+        flip: Average each image's logits with those of its mirror image (2x compute;
+            not with ``mc_samples``).
+        limit: Evaluate only the first N images; None: all.
+        boundary: Compute boundary F1 (the slowest score).
+        synthetic_images: Synthetic source: its training scene count; None: the run's.
+        image_size: Synthetic source: scene ``(height, width)``; None: the run's.
+        seed: Synthetic source: its seed; None: the run's.
+        output_dir: Output folder; None: ``eval-<split>`` beside the model.
+    """
+
+    model: str = cf.option(
+        help_text=model_help() + ", e.g. a run's best.keras",
+        positional=True,
+        metavar="MODEL",
+        check=cf.path(optional=False, what="a .keras file or a preset name"),
+    )
+    data: str | None = data_field()
+    data_dir: str | None = data_dir_field()
+    split: str = cf.option("test", "train, validation (val) or test", check=split_check)
+    batch_size: int = cf.option(1, "images per batch", metavar="N", check=cf.count(1))
+    mc_samples: int = cf.option(
+        0,
+        "Monte-Carlo dropout samples for Bayesian models (0: one pass)",
+        metavar="N",
+        check=cf.count(0),
+    )
+    flip: bool = cf.option(
+        False,
+        "average each image's logits with those of its mirror image (2x compute)",
+        check=cf.flag_value,
+    )
+    limit: int | None = cf.option(
+        None,
+        "evaluate only the first N images (quick checks)",
+        metavar="N",
+        check=cf.count(1, optional=True),
+    )
+    boundary: bool = cf.option(
+        True, "compute boundary F1 (--no-boundary skips the slowest score)", check=cf.flag_value
+    )
+    synthetic_images: int | None = cf.option(
+        None,
+        "synthetic source: training scene count it was built with (default: from the run)",
+        metavar="N",
+        check=cf.count(2, optional=True),
+    )
+    image_size: tuple[int, int] | None = cf.option(
+        None,
+        "synthetic scene size (default: from the run)",
+        metavar=("H", "W"),
+        check=cf.image_size(optional=True),
+    )
+    seed: int | None = cf.option(
+        None,
+        "synthetic source seed (default: from the run)",
+        metavar="N",
+        check=lambda value: None if value is None else seed_check(value),
+    )
+    output_dir: str | None = cf.option(
+        None,
+        "output folder (default: eval-<split> beside the model)",
+        metavar="DIR",
+        check=cf.path(optional=True),
+    )
+
+    def check_fields(self) -> None:
+        if self.flip and self.mc_samples > 0:
+            raise ConfigError(
+                "flip",
+                True,
+                "false with mc_samples > 0: choose Monte-Carlo sampling or flip averaging, "
+                "not both",
+            )
+
+
+@dataclass
+class EvaluateResult:
+    """What :func:`evaluate` returns.
+
+    Args:
+        metrics: Content of ``metrics.json`` (see ``evaluate_model``).
+        output_dir: The folder written.
+        paths: ``{"metrics", "confusion_matrix", "config"}`` -> file.
+        config: The resolved config (as written to ``eval_config.json``).
+    """
+
+    metrics: dict
+    output_dir: Path
+    paths: dict[str, Path]
+    config: EvaluateConfig = field(repr=False)
+
+
+def resolve(config: EvaluateConfig) -> EvaluateConfig:
+    """Fill in what ``config`` leaves to the run and the defaults (nothing is written).
+
+    The data source and its settings come from the run's ``config.json`` beside the
+    model when not given; the split is normalised, the model and output folder
+    made explicit.
+
+    Raises:
+        ValueError: an unknown preset, or no data source given nor in a run config.
+    """
+    model_path = model_file(config.model)
+    data, source = resolve_data_source(
+        model_path,
+        config.data,
+        config.data_dir,
+        config.synthetic_images,
+        config.image_size,
+        config.seed,
+    )
+    split = normalize_split(config.split)
+    if config.output_dir:
+        output_dir = config.output_dir
+    elif preset_name(config.model) is not None:
+        # Never write into the installed package.
+        output_dir = f"{preset_name(config.model)}-eval-{split}"
+    else:
+        output_dir = os.path.join(os.path.dirname(os.path.abspath(model_path)), f"eval-{split}")
+    synthetic = get_data_source(data).synthetic
+    return dataclasses.replace(
+        config,
+        model=os.path.abspath(model_path),
+        data=data,
+        data_dir=source["data_dir"],
+        split=split,
+        # The synthetic settings say which scenes were scored only for that source.
+        synthetic_images=source["synthetic_images"] if synthetic else None,
+        image_size=tuple(source["image_size"]) if synthetic else None,
+        seed=source["seed"] if synthetic else None,
+        output_dir=output_dir,
+    ).validate()
+
+
+def evaluate(
+    config: EvaluateConfig, overwrite: bool = False, verbose: int | str = "auto"
+) -> EvaluateResult:
+    """Evaluate a saved model on a data split at full resolution.
+
+    Args:
+        config: What to evaluate (validated here, before anything is read or written).
+        overwrite: Replace an existing ``metrics.json`` in the output folder.
+        verbose: 1 shows a progress bar, 2 one line at the end, 0 nothing; ``"auto"``
+            a bar on a terminal, else one line.
+
+    Returns:
+        An :class:`EvaluateResult`.
+
+    Raises:
+        ValueError: an invalid config (naming the field), missing data, a model that
+            cannot be loaded, ``mc_samples`` for a model without Monte-Carlo dropout,
+            or an existing ``metrics.json`` without ``overwrite``.
+    """
+    config.validate()
+    resolved = resolve(config)
+    output_dir = Path(resolved.output_dir)
+    metrics_path = output_dir / "metrics.json"
+    if metrics_path.exists() and not overwrite:
+        raise ValueError(
+            f"{metrics_path} exists; pass --overwrite (overwrite=True) to replace it, or "
+            "choose another output folder."
+        )
+
+    from segnet_tf.data import make_eval_pipeline
+    from segnet_tf.data_sources import load_split
+    from segnet_tf.training.evaluate import evaluate_model, write_results
+    from segnet_tf.training.saving import load_trained_model
+
+    dataset, classes = load_split(
+        resolved.data,
+        resolved.split,
+        data_dir=resolved.data_dir,
+        **_synthetic_settings(resolved),
+    )
+    if resolved.limit is not None:
+        dataset = dataset.take(resolved.limit)
+    model = load_trained_model(resolved.model, compile=False)
+    if resolved.mc_samples:
+        from segnet_tf.models import has_mc_dropout
+
+        if not has_mc_dropout(model):
+            raise ConfigError(
+                "mc_samples",
+                resolved.mc_samples,
+                f"0: Monte-Carlo sampling needs a Bayesian model with Monte-Carlo dropout, "
+                f"and {config.model} has none",
+            )
+    metrics = evaluate_model(
+        model,
+        make_eval_pipeline(dataset, batch_size=resolved.batch_size),
+        classes.num_classes,
+        ignore_class=classes.void_id,
+        class_names=classes.class_names,
+        mc_samples=resolved.mc_samples,
+        flip=resolved.flip,
+        boundary=resolved.boundary,
+        verbose=progress_verbosity(verbose),
+    )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    resolved.save(output_dir / CONFIG_FILE)
+    paths = write_results(
+        metrics,
+        output_dir,
+        classes.class_names,
+        extra={"split": resolved.split, "model": config.model},
+    )
+    return EvaluateResult(
+        metrics={"split": resolved.split, "model": config.model, **metrics},
+        output_dir=output_dir,
+        paths={**paths, "config": output_dir / CONFIG_FILE},
+        config=resolved,
+    )
+
+
+def _synthetic_settings(config: EvaluateConfig) -> dict:
+    """``load_split``'s synthetic settings (its defaults for other sources)."""
+    if config.synthetic_images is None:
+        return {}
+    return {
+        "synthetic_images": config.synthetic_images,
+        "image_size": config.image_size,
+        "seed": config.seed,
+    }

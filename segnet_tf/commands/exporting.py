@@ -1,0 +1,159 @@
+"""``export(ExportConfig)``: export a trained model for deployment without segnet_tf.
+
+- ``saved_model``: ``out/<name>/<version>/`` in TensorFlow Serving's layout, with
+  signatures ``serving_default`` (uint8 images) and ``serve_image_bytes`` (encoded
+  JPEG/PNG strings);
+- ``tflite``: ``out/<name>.tflite``, ``serving_default`` only, builtin ops only;
+- ``onnx``: ``out/<name>.onnx``, ``serving_default`` only (needs ``segnet_tf[onnx]``).
+
+The resolved config goes beside the export, to ``<export>.config.json`` (e.g.
+``serving/camvid_segnet/1.config.json``; TensorFlow Serving loads only all-digit
+version folders).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segnet_tf import config_fields as cf
+from segnet_tf.commands.model_arg import model_help, preset_name
+from segnet_tf.config_fields import CommandConfig, ConfigError
+
+FORMATS = ("saved_model", "tflite", "onnx")
+
+
+def _plain_name(value) -> str | None:
+    if value is None or (
+        isinstance(value, str) and value not in ("", ".", "..") and not set("/\\") & set(value)
+    ):
+        return None
+    return "a plain file or folder name (no path separator), or unset"
+
+
+@dataclass(frozen=True)
+class ExportConfig(CommandConfig):
+    """Which model is exported, in which format, where and under which name.
+
+    Args:
+        model: A ``.keras`` model file or the name of a bundled preset.
+        format: ``saved_model``, ``tflite`` or ``onnx``.
+        out: Output folder.
+        name: The folder or file name of the export; None: the preset's name for a
+            preset, else the Keras model's name.
+        version: SavedModel version; None: the next free number.
+        pad_to_multiple: Pad inputs to multiples of this and crop back (1: no padding,
+            which segnet_tf models do not need).
+        opset: ONNX opset.
+        keep_mc_dropout: SavedModel of a Bayesian model: keep Monte-Carlo dropout on
+            (one random sample per request) instead of the deterministic
+            weight-averaging prediction.
+    """
+
+    model: str = cf.option(
+        help_text=model_help(),
+        positional=True,
+        metavar="MODEL",
+        check=cf.path(optional=False, what="a .keras file or a preset name"),
+    )
+    format: str = cf.option(
+        help_text="export format", required=True, choices=FORMATS, check=cf.choice(FORMATS)
+    )
+    out: str = cf.option("exported", "output folder", metavar="DIR", check=cf.path(False))
+    name: str | None = cf.option(
+        None,
+        "model name, the folder or file name of the export (default: the preset's name "
+        "for a preset, else the Keras model's name)",
+        check=_plain_name,
+    )
+    version: int | None = cf.option(
+        None, "SavedModel version (default: next free number)", check=cf.count(1, optional=True)
+    )
+    pad_to_multiple: int = cf.option(
+        1,
+        "pad inputs to multiples of M and crop back (1: not needed for segnet_tf models)",
+        metavar="M",
+        check=cf.count(1),
+    )
+    opset: int = cf.option(17, "ONNX opset", check=cf.count(1))
+    keep_mc_dropout: bool = cf.option(
+        False,
+        "SavedModel of a Bayesian model: keep dropout on (one random sample per request)",
+        check=cf.flag_value,
+    )
+
+    def check_fields(self) -> None:
+        if self.keep_mc_dropout and self.format != "saved_model":
+            raise ConfigError(
+                "keep_mc_dropout", True, "false: it only applies to the saved_model format"
+            )
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export` returns.
+
+    Args:
+        path: The export (a SavedModel version folder, a ``.tflite`` or ``.onnx``).
+        removed_mc_dropout: A Bayesian model was exported without Monte-Carlo dropout.
+        config: The resolved config (as written to ``<path>.config.json``).
+    """
+
+    path: Path
+    removed_mc_dropout: bool
+    config: ExportConfig = field(repr=False)
+
+
+def config_path(export_path: str | Path) -> Path:
+    """Where the resolved config of the export at ``export_path`` is written."""
+    export_path = Path(export_path)
+    return export_path.with_name(export_path.name + ".config.json")
+
+
+def export(config: ExportConfig) -> ExportResult:
+    """Export a trained model as SavedModel, TFLite or ONNX.
+
+    Args:
+        config: What to export (validated here, before anything is written).
+
+    Returns:
+        An :class:`ExportResult`.
+
+    Raises:
+        ValueError: an invalid config (naming the field), an unknown preset, a model
+            that cannot be loaded or converted, or an existing SavedModel version.
+    """
+    config.validate()
+    from segnet_tf.commands.model_arg import load_segmenter
+    from segnet_tf.export import export_onnx, export_saved_model, export_tflite
+
+    segmenter = load_segmenter(config.model)
+    model = segmenter.model
+    # A preset exports under its own name (serving/camvid_segnet/1/), which says which
+    # weights are served; a file's Keras model name says only the architecture.
+    name = config.name or preset_name(config.model) or model.name
+    out = Path(config.out)
+    if config.format == "saved_model":
+        path = export_saved_model(
+            model,
+            out,
+            name=name,
+            version=config.version,
+            classes=segmenter.classes,
+            pad_to_multiple=config.pad_to_multiple,
+            keep_mc_dropout=config.keep_mc_dropout,
+        )
+    elif config.format == "tflite":
+        path = export_tflite(model, out / f"{name}.tflite", config.pad_to_multiple)
+    else:
+        path = export_onnx(model, out / f"{name}.onnx", config.opset, config.pad_to_multiple)
+    path = Path(path)
+    version = int(path.name) if config.format == "saved_model" else config.version
+    resolved = dataclasses.replace(config, name=name, version=version)
+    resolved.save(config_path(path))
+    return ExportResult(
+        path=path,
+        removed_mc_dropout=segmenter.is_bayesian and not config.keep_mc_dropout,
+        config=resolved,
+    )

@@ -1,0 +1,94 @@
+"""The data a command that reads a trained model scores it on: its config, else the run's.
+
+``evaluate`` and ``adjust`` take a model file; when it sits in a training run's
+folder, the run's ``config.json`` says which data it was trained on, so that the
+data source and its settings need not be repeated.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from segnet_tf import config_fields as cf
+from segnet_tf.data_sources import data_source_names, get_data_source, is_split_name
+
+
+def data_field() -> Any:
+    """The ``data`` field of a command config (default: the run's source)."""
+    return cf.option(
+        None,
+        "data source (default: from the run's config.json)",
+        choices=data_source_names(),
+        check=cf.choice(data_source_names, optional=True),
+    )
+
+
+def data_dir_field() -> Any:
+    """The ``data_dir`` field of a command config (default: the run's folder)."""
+    return cf.option(
+        None, "data folder (default: from the run)", metavar="DIR", check=cf.path(optional=True)
+    )
+
+
+def split_check(value: Any) -> str | None:
+    """A split name: train, validation (val) or test."""
+    return None if is_split_name(value) else "train, validation (val) or test"
+
+
+def run_config_beside(model_path: str):
+    """The TrainConfig saved beside the model, if any."""
+    from segnet_tf.training.config import TrainConfig
+
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
+    return TrainConfig.load(path) if os.path.isfile(path) else None
+
+
+def resolve_data_source(
+    model_path: str,
+    data: str | None = None,
+    data_dir: str | None = None,
+    synthetic_images: int | None = None,
+    image_size=None,
+    seed: int | None = None,
+) -> tuple[str, dict]:
+    """The data source to read and the settings for ``load_split``.
+
+    Each argument left None is taken from the run's ``config.json`` when the run used
+    the same source, else from the defaults of ``load_split``.
+
+    Returns:
+        ``(source name, {"data_dir", "synthetic_images", "image_size", "seed"})``.
+
+    Raises:
+        ValueError: no ``data`` and no run config to take it from.
+    """
+    run_config = run_config_beside(model_path)
+    data = data or (run_config.data if run_config else None)
+    if data is None:
+        raise cf.ConfigError(
+            "data", None, "a data source: there is no config.json beside the model to take it from"
+        )
+    get_data_source(data)
+    same_source = run_config is not None and run_config.data == data
+
+    def pick(value, name, default):
+        if value is not None:
+            return value
+        return getattr(run_config, name) if same_source else default
+
+    return data, {
+        "data_dir": pick(data_dir, "data_dir", None),
+        "synthetic_images": pick(synthetic_images, "synthetic_images", 64),
+        "image_size": tuple(pick(image_size, "image_size", (96, 128))),
+        "seed": pick(seed, "seed", 0),
+    }
+
+
+def progress_verbosity(verbose: int | str) -> int:
+    """``"auto"``: a progress bar on a terminal, one summary line otherwise."""
+    import sys
+
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return int(verbose)
