@@ -15,6 +15,7 @@ import keras
 from segnet_tf.layers import ResizeToMatch, ScaleSpatial
 from segnet_tf.layers.resize import check_scale
 from segnet_tf.models.base import SegmentationModel
+from segnet_tf.models.graph import producers
 
 
 def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
@@ -52,7 +53,7 @@ def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
         raise ValueError(
             f"model {model.name!r} already resizes its input ({ScaleSpatial.__name__})."
         )
-    output_name = model.outputs[0]._keras_history.operation.name
+    output_name = producers(model)[id(model.outputs[0])].name
     images = keras.Input(batch_shape=model.input.shape, dtype=model.input.dtype, name="images")
     scaled = ScaleSpatial(scale, name="input_scale")(images)
 
