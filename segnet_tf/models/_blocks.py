@@ -78,6 +78,14 @@ def conv_bn(x, filters, kernel_size, name, use_bias=True, activation=True):
     return x
 
 
+def conv_block(x, filters, num_convs, kernel_size, prefix, use_bias=True):
+    """``num_convs`` x (conv + BN + ReLU), layers ``{prefix}_conv1`` ... (VGG16's names
+    with ``prefix="block{i}"``)."""
+    for conv in range(1, num_convs + 1):
+        x = conv_bn(x, filters, kernel_size, f"{prefix}_conv{conv}", use_bias)
+    return x
+
+
 def float32_logits(x):
     """Casts the final map to float32 so that logits and loss stay float32
     under a mixed precision policy."""

@@ -16,6 +16,7 @@ from segnet_tf.layers import CropToMatch
 from segnet_tf.models._blocks import (
     VGG16_BLOCKS,
     check_num_classes,
+    conv_block,
     conv_bn,
     logits_output,
     network_input,
@@ -114,10 +115,9 @@ class FCN(SegmentationModel):
             x = standardize(x)
             pools = []
             for index, (block_filters, num_convs) in enumerate(VGG16_BLOCKS, start=1):
-                for conv in range(1, num_convs + 1):
-                    x = conv_bn(
-                        x, scaled_filters(block_filters, width), 3, f"block{index}_conv{conv}"
-                    )
+                x = conv_block(
+                    x, scaled_filters(block_filters, width), num_convs, 3, f"block{index}"
+                )
                 x = layers.MaxPooling2D(2, padding="same", name=f"block{index}_pool")(x)
                 pools.append(x)
             # VGG's fully connected layers as convolutions.

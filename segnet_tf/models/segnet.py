@@ -17,6 +17,7 @@ from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D, MonteCarloD
 from segnet_tf.models._blocks import (
     VGG16_BLOCKS,
     check_num_classes,
+    conv_block,
     conv_bn,
     logits_output,
     network_input,
@@ -133,10 +134,9 @@ class SegNet(SegmentationModel):
             x = standardize(x)
             encoders = []  # (pre-pool map, pooled map, indices) of each encoder block
             for index, (_, num_convs) in enumerate(blocks, start=1):
-                for conv in range(1, num_convs + 1):
-                    x = conv_bn(
-                        x, filters[index - 1], kernel_size, f"block{index}_conv{conv}", use_bias
-                    )
+                x = conv_block(
+                    x, filters[index - 1], num_convs, kernel_size, f"block{index}", use_bias
+                )
                 pre_pool = x
                 x, indices = MaxPoolingWithArgmax2D(name=f"block{index}_pool")(x)
                 encoders.append((pre_pool, x, indices))

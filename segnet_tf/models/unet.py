@@ -14,7 +14,7 @@ from keras import layers
 from segnet_tf.layers import CropToMatch
 from segnet_tf.models._blocks import (
     check_num_classes,
-    conv_bn,
+    conv_block,
     logits_output,
     network_input,
     scaled_filters,
@@ -27,11 +27,6 @@ from segnet_tf.models.base import (
     layer_dtype_policy,
 )
 from segnet_tf.models.registry import register_model
-
-
-def _double_conv(x, filters, name):
-    x = conv_bn(x, filters, 3, f"{name}_conv1")
-    return conv_bn(x, filters, 3, f"{name}_conv2")
 
 
 @keras.saving.register_keras_serializable(package="segnet_tf")
@@ -80,17 +75,17 @@ class UNet(SegmentationModel):
             x = standardize(x)
             skips = []
             for level in range(depth):
-                x = _double_conv(x, filters[level], f"down{level + 1}")
+                x = conv_block(x, filters[level], 2, 3, f"down{level + 1}")
                 skips.append(x)
                 x = layers.MaxPooling2D(2, padding="same", name=f"down{level + 1}_pool")(x)
-            x = _double_conv(x, filters[depth], "bottleneck")
+            x = conv_block(x, filters[depth], 2, 3, "bottleneck")
             for level in reversed(range(depth)):
                 x = layers.Conv2DTranspose(
                     filters[level], 2, strides=2, name=f"up{level + 1}_transpose"
                 )(x)
                 x = CropToMatch(name=f"up{level + 1}_crop")([x, skips[level]])
                 x = layers.Concatenate(name=f"up{level + 1}_concat")([skips[level], x])
-                x = _double_conv(x, filters[level], f"up{level + 1}")
+                x = conv_block(x, filters[level], 2, 3, f"up{level + 1}")
             x = layers.Conv2D(num_classes, 1, name="classifier")(x)
             logits = logits_output(x, images, input_scale, offsets)
         super().__init__(inputs=images, outputs=logits, name=name, dtype=policy, **kwargs)
