@@ -122,3 +122,16 @@ def test_bad_model_arguments_are_explained():
         segnet_tf.models.FCN(3, stride=16)
     with pytest.raises(ValueError, match="no VGG16 encoder"):
         segnet_tf.get_model("segnet_basic", 3, width=1 / 16, encoder_weights="imagenet")
+
+
+def test_a_plain_functional_file_still_loads_scales_and_shows_its_taps(tmp_path):
+    # .keras files written before the model classes hold plain functional graphs.
+    model = SegNet(3, depth="basic", width=1 / 16, bayesian=True)
+    path = tmp_path / "functional.keras"
+    keras.Model(model.input, model.output, name="old").save(path)
+    loaded = keras.saving.load_model(path)
+    assert not isinstance(loaded, SegmentationModel)
+    assert segnet_tf.models.has_mc_dropout(keras.Sequential([loaded]))  # nested models too
+    half = segnet_tf.models.with_input_scale(loaded, 0.5)
+    maps = InsideSegNet(half).extract(np.zeros((40, 60, 3), np.uint8))
+    assert maps.encoder.shape[:2] == (20, 30)
