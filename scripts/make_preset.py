@@ -24,7 +24,11 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", default="best.keras", help="model file in the run")
     parser.add_argument("--eval-dir", type=Path, help="`segnet evaluate` output folder")
     parser.add_argument("--command", default="", help="the command that trained it")
+    parser.add_argument(
+        "--output-dir", type=Path, default=PRESETS_DIR, help="default: the package's presets"
+    )
     args = parser.parse_args(argv)
+    output_dir = args.output_dir
 
     import segnet_tf  # noqa: F401  (registers the model classes for loading)
     from segnet_tf.atomic_files import save_atomic, write_json_atomic
@@ -47,8 +51,8 @@ def main(argv=None) -> int:
     model = trained.copy_with(dtype="float32")
     model_config = model.get_config()
 
-    PRESETS_DIR.mkdir(exist_ok=True)
-    save_atomic(PRESETS_DIR / f"{args.name}.keras", model.save, ".keras")
+    output_dir.mkdir(exist_ok=True)
+    save_atomic(output_dir / f"{args.name}.keras", model.save, ".keras")
     metadata = {
         "classes": classes,
         "model": config.model,
@@ -66,9 +70,9 @@ def main(argv=None) -> int:
             key: scores[key]
             for key in ("global_accuracy", "class_average_accuracy", "mean_iou", "boundary_f1")
         }
-    write_json_atomic(PRESETS_DIR / f"{args.name}.json", metadata)
-    size_mb = os.path.getsize(PRESETS_DIR / f"{args.name}.keras") / 1e6
-    print(f"wrote {PRESETS_DIR / args.name}.keras ({size_mb:.1f} MB) and .json")
+    write_json_atomic(output_dir / f"{args.name}.json", metadata)
+    size_mb = os.path.getsize(output_dir / f"{args.name}.keras") / 1e6
+    print(f"wrote {output_dir / args.name}.keras ({size_mb:.1f} MB) and .json")
     return 0
 
 
