@@ -24,39 +24,42 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", default="best.keras", help="model file in the run")
     parser.add_argument("--eval-dir", type=Path, help="`segnet evaluate` output folder")
     parser.add_argument("--command", default="", help="the command that trained it")
+    parser.add_argument(
+        "--output-dir", type=Path, default=PRESETS_DIR, help="default: the package's presets"
+    )
     args = parser.parse_args(argv)
+    output_dir = args.output_dir
 
-    import keras
-
-    import segnet_tf
+    import segnet_tf  # noqa: F401  (registers the model classes for loading)
     from segnet_tf.atomic_files import save_atomic, write_json_atomic
-    from segnet_tf.layers import ClassLogitOffset
-    from segnet_tf.models import with_input_scale, with_logit_adjustment
+    from segnet_tf.models import SegmentationModel
     from segnet_tf.training import TrainConfig, load_trained_model
 
-    config = TrainConfig.load(args.run_dir / "config.json")
+    config = TrainConfig.load(args.run_dir / "config.json")  # provenance only
     classes = json.loads((args.run_dir / "classes.json").read_text())
     trained = load_trained_model(args.run_dir / args.checkpoint, compile=False)
-    # A run trained under a mixed precision policy saves bfloat16/float16 layers;
-    # the preset is rebuilt in float32 so that every runtime and exporter takes it.
-    # The wrappers a run or `segnet adjust` adds (input scale, logit adjustment) have
-    # no weights and are rebuilt around the float32 network.
-    keras.config.set_dtype_policy("float32")
-    model = segnet_tf.get_model(config.model, trained.output_shape[-1], width=config.width)
-    model = with_input_scale(model, config.input_scale)
-    offsets = [layer for layer in trained.layers if isinstance(layer, ClassLogitOffset)]
-    if offsets:
-        model = with_logit_adjustment(model, offsets[-1].offsets)
-    model.set_weights(trained.get_weights())
+    if not isinstance(trained, SegmentationModel):
+        raise SystemExit(
+            f"{args.run_dir / args.checkpoint} holds a plain functional model that does not "
+            "record its architecture; expected a model of segnet_tf.models (SegNet, UNet, "
+            "FCN), as `segnet train` saves them."
+        )
+    # A run trained under a mixed precision policy saves bfloat16/float16 layers; the
+    # preset is rebuilt from the model's own config (variant, width, input scale and
+    # any logit offsets of `segnet adjust`) in float32, which every runtime and
+    # exporter takes.
+    model = trained.copy_with(dtype="float32")
+    model_config = model.get_config()
 
-    PRESETS_DIR.mkdir(exist_ok=True)
-    save_atomic(PRESETS_DIR / f"{args.name}.keras", model.save, ".keras")
+    output_dir.mkdir(exist_ok=True)
+    save_atomic(output_dir / f"{args.name}.keras", model.save, ".keras")
     metadata = {
         "classes": classes,
         "model": config.model,
-        "width": config.width,
-        "input_scale": config.input_scale,
-        "logit_offsets": offsets[-1].offsets if offsets else None,
+        "width": model_config.get("width"),
+        "input_scale": model_config["input_scale"],
+        "logit_offsets": model_config["class_logit_offsets"],
+        "model_config": model_config,
         "parameters": model.count_params(),
         "trained_with": args.command,
         "train_config": config.to_dict(),
@@ -67,9 +70,9 @@ def main(argv=None) -> int:
             key: scores[key]
             for key in ("global_accuracy", "class_average_accuracy", "mean_iou", "boundary_f1")
         }
-    write_json_atomic(PRESETS_DIR / f"{args.name}.json", metadata)
-    size_mb = os.path.getsize(PRESETS_DIR / f"{args.name}.keras") / 1e6
-    print(f"wrote {PRESETS_DIR / args.name}.keras ({size_mb:.1f} MB) and .json")
+    write_json_atomic(output_dir / f"{args.name}.json", metadata)
+    size_mb = os.path.getsize(output_dir / f"{args.name}.keras") / 1e6
+    print(f"wrote {output_dir / args.name}.keras ({size_mb:.1f} MB) and .json")
     return 0
 
 

@@ -296,8 +296,8 @@ def render_clip(ref: sd.ModelRef, settings: dict) -> None:
 def render_inside(ref: sd.ModelRef, info: sd.ModelInfo, image: sd.InputImage) -> None:
     if not info.has_inside_view:
         st.info(
-            f"{info.name} does not unpool by pooling indices (no block1_pool / "
-            "decoder1_unpool layers), so there is nothing to show here."
+            f"{info.name} does not unpool by pooling indices (no pooling taps, as "
+            "U-Net and FCN), so there is nothing to show here."
         )
         return
     with st.spinner("Computing the inside view…"):

@@ -24,6 +24,7 @@ import keras
 import tensorflow as tf
 
 from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D, MonteCarloDropout
+from segnet_tf.models.graph import producers
 
 
 class WindowMaxPooling2D(keras.layers.Layer):
@@ -124,15 +125,16 @@ def portable_clone(model: keras.Model) -> keras.Model:
         return layer.__class__.from_config(layer.get_config())
 
     clone = keras.models.clone_model(model, clone_function=clone_layer)
+    producer = producers(clone)
     for layer in clone.layers:
         if isinstance(layer, WindowMaxUnpooling2D):
-            inbound = layer._inbound_nodes[0].input_tensors
+            inbound = keras.tree.flatten(layer.input)
             if len(inbound) != 3:
                 raise ValueError(
                     f"Unpooling layer {layer.name!r} is called on {len(inbound)} inputs; the "
                     "builtin-only export needs [values, indices, reference]."
                 )
-            source = inbound[1]._keras_history.operation
+            source = producer.get(id(inbound[1]))
             if isinstance(source, WindowMaxPooling2D) and source.size != layer.size:
                 layer.size = source.size  # follow the pooling that made the positions
     clone.set_weights(model.get_weights())

@@ -4,6 +4,10 @@ Reference: Long, Shelhamer, Darrell. "Fully Convolutional Networks for Semantic
 Segmentation". CVPR 2015.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 import numpy as np
 from keras import layers
@@ -12,14 +16,20 @@ from segnet_tf.layers import CropToMatch
 from segnet_tf.models._blocks import (
     VGG16_BLOCKS,
     check_num_classes,
+    conv_block,
     conv_bn,
-    float32_logits,
-    image_input,
+    logits_output,
+    network_input,
     scaled_filters,
     standardize,
 )
+from segnet_tf.models.base import (
+    SegmentationModel,
+    check_logit_offsets,
+    check_positive_int,
+    layer_dtype_policy,
+)
 from segnet_tf.models.registry import register_model
-from segnet_tf.models.vgg16_weights import load_vgg16_encoder_weights
 
 
 @keras.saving.register_keras_serializable(package="segnet_tf")
@@ -54,81 +64,97 @@ def _upsample(x, num_classes, factor, name):
     )(x)
 
 
-def _build_fcn(num_classes, stride, width, fc_filters, encoder_weights, input_shape, name):
-    check_num_classes(num_classes)
-    images = image_input(input_shape)
-    x = standardize(images)
-    pools = []
-    for index, (block_filters, num_convs) in enumerate(VGG16_BLOCKS, start=1):
-        for conv in range(1, num_convs + 1):
-            x = conv_bn(x, scaled_filters(block_filters, width), 3, f"block{index}_conv{conv}")
-        x = layers.MaxPooling2D(2, padding="same", name=f"block{index}_pool")(x)
-        pools.append(x)
-    # VGG's fully connected layers as convolutions.
-    x = conv_bn(x, scaled_filters(fc_filters, width), 7, "fc6")
-    x = layers.Dropout(0.5, name="fc6_dropout")(x)
-    x = conv_bn(x, scaled_filters(fc_filters, width), 1, "fc7")
-    x = layers.Dropout(0.5, name="fc7_dropout")(x)
-    score = layers.Conv2D(num_classes, 1, name="score_fc7")(x)
+@keras.saving.register_keras_serializable(package="segnet_tf")
+class FCN(SegmentationModel):
+    """Fully convolutional network: a VGG16 encoder and learned bilinear upsampling.
 
-    if stride == 8:
-        # Fuse with finer predictions from pool4 (stride 16) and pool3 (stride 8).
-        for pool_index in (4, 3):
-            pool = pools[pool_index - 1]
-            up = _upsample(score, num_classes, 2, f"upscore_to_pool{pool_index}")
-            up = CropToMatch(name=f"crop_to_pool{pool_index}")([up, pool])
-            skip = layers.Conv2D(num_classes, 1, name=f"score_pool{pool_index}")(pool)
-            score = layers.Add(name=f"fuse_pool{pool_index}")([up, skip])
-    x = _upsample(score, num_classes, stride, "upscore_final")
-    x = CropToMatch(name="crop_to_input")([x, images])
-    model = keras.Model(images, float32_logits(x), name=name)
-    if encoder_weights is not None:
-        load_vgg16_encoder_weights(model, encoder_weights)
-    return model
-
-
-@register_model("fcn32s")
-def build_fcn32s(
-    num_classes: int,
-    width: float = 1.0,
-    fc_filters: int = 4096,
-    encoder_weights=None,
-    input_shape=(None, None, 3),
-    name: str = "fcn32s",
-) -> keras.Model:
-    """FCN-32s: a VGG16 encoder and one 32x learned bilinear upsampling.
-
-    Convolutions carry batch normalisation (the original does not) so that the
-    network trains from scratch.
+    ``stride=32`` is FCN-32s (one 32x upsampling of the fc7 scores); ``stride=8`` is
+    FCN-8s (the scores fused with finer predictions from pool4 and pool3, then
+    upsampled 8x). Convolutions carry batch normalisation (the original does not) so
+    that the network trains from scratch.
 
     Args:
         num_classes: int. Number of output classes.
+        stride: 32 or 8. Output stride of the last upsampling. Defaults to 32.
         width: float. Multiplier on every layer's filters. Defaults to 1.0.
         fc_filters: int. Filters of the convolutionised fc6/fc7. Defaults to 4096.
-        encoder_weights: None, `"imagenet"` or a VGG16 weights file (width 1.0 only).
+        input_scale: float. See `SegmentationModel`. Defaults to 1.0.
+        class_logit_offsets: None or one logit offset per class. Defaults to None.
         input_shape: tuple. `(height, width, 3)`; None for any size.
+        dtype: None or a dtype policy (name) for the layers.
         name: str. Model name.
     """
-    return _build_fcn(num_classes, 32, width, fc_filters, encoder_weights, input_shape, name)
+
+    has_vgg16_encoder = True
+
+    def __init__(
+        self,
+        num_classes: int,
+        stride: int = 32,
+        width: float = 1.0,
+        fc_filters: int = 4096,
+        input_scale: float = 1.0,
+        class_logit_offsets=None,
+        input_shape=(None, None, 3),
+        dtype=None,
+        name: str = "fcn",
+        **kwargs,
+    ):
+        # === Config checks ===
+        check_num_classes(num_classes)
+        if stride not in (8, 32):
+            raise ValueError(f"`stride` must be 8 (FCN-8s) or 32 (FCN-32s). Received: {stride!r}")
+        check_positive_int(fc_filters, "fc_filters")
+        offsets = check_logit_offsets(class_logit_offsets, num_classes)
+        policy = self._resolve_dtype(dtype)
+
+        # === Layers and functional model ===
+        with layer_dtype_policy(policy):
+            images, x = network_input(input_shape, input_scale)
+            network_images = x
+            x = standardize(x)
+            pools = []
+            for index, (block_filters, num_convs) in enumerate(VGG16_BLOCKS, start=1):
+                x = conv_block(
+                    x, scaled_filters(block_filters, width), num_convs, 3, f"block{index}"
+                )
+                x = layers.MaxPooling2D(2, padding="same", name=f"block{index}_pool")(x)
+                pools.append(x)
+            # VGG's fully connected layers as convolutions.
+            x = conv_bn(x, scaled_filters(fc_filters, width), 7, "fc6")
+            x = layers.Dropout(0.5, name="fc6_dropout")(x)
+            x = conv_bn(x, scaled_filters(fc_filters, width), 1, "fc7")
+            x = layers.Dropout(0.5, name="fc7_dropout")(x)
+            score = layers.Conv2D(num_classes, 1, name="score_fc7")(x)
+            if stride == 8:
+                # Fuse with finer predictions from pool4 (stride 16) and pool3 (stride 8).
+                for pool_index in (4, 3):
+                    pool = pools[pool_index - 1]
+                    up = _upsample(score, num_classes, 2, f"upscore_to_pool{pool_index}")
+                    up = CropToMatch(name=f"crop_to_pool{pool_index}")([up, pool])
+                    skip = layers.Conv2D(num_classes, 1, name=f"score_pool{pool_index}")(pool)
+                    score = layers.Add(name=f"fuse_pool{pool_index}")([up, skip])
+            x = _upsample(score, num_classes, stride, "upscore_final")
+            x = CropToMatch(name="crop_to_input")([x, network_images])
+            logits = logits_output(x, images, input_scale, offsets)
+        super().__init__(inputs=images, outputs=logits, name=name, dtype=policy, **kwargs)
+
+        # === Config ===
+        self._store_common_config(num_classes, input_scale, offsets, input_shape, policy)
+        self.stride = stride
+        self.width = float(width)
+        self.fc_filters = fc_filters
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "stride": self.stride,
+            "width": self.width,
+            "fc_filters": self.fc_filters,
+        }
 
 
-@register_model("fcn8s")
-def build_fcn8s(
-    num_classes: int,
-    width: float = 1.0,
-    fc_filters: int = 4096,
-    encoder_weights=None,
-    input_shape=(None, None, 3),
-    name: str = "fcn8s",
-) -> keras.Model:
-    """FCN-8s: FCN-32s with skip predictions from pool4 and pool3, upsampled 8x.
-
-    Args:
-        num_classes: int. Number of output classes.
-        width: float. Multiplier on every layer's filters. Defaults to 1.0.
-        fc_filters: int. Filters of the convolutionised fc6/fc7. Defaults to 4096.
-        encoder_weights: None, `"imagenet"` or a VGG16 weights file (width 1.0 only).
-        input_shape: tuple. `(height, width, 3)`; None for any size.
-        name: str. Model name.
-    """
-    return _build_fcn(num_classes, 8, width, fc_filters, encoder_weights, input_shape, name)
+# FCN-32s: one 32x learned bilinear upsampling of the VGG16 encoder's scores.
+register_model("fcn32s", FCN, stride=32)
+# FCN-8s: FCN-32s with skip predictions from pool4 and pool3, upsampled 8x.
+register_model("fcn8s", FCN, stride=8)

@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from segnet_tf.models.graph import producers
+
 
 @keras.saving.register_keras_serializable(package="segnet_tf")
 class FoldedBatchNorm(keras.layers.Layer):
@@ -16,34 +18,47 @@ class FoldedBatchNorm(keras.layers.Layer):
         return input_shape
 
 
-def _producer(tensor):
-    history = getattr(tensor, "_keras_history", None)
-    return None if history is None else history.operation
+def _first_call_graph(model: keras.Model):
+    """``(producer, consumers)`` of ``model``'s graph read from each layer's first call.
+
+    ``producer`` maps ``id(tensor)`` to the layer that outputs it, ``consumers`` counts
+    the layer calls that read each tensor. None if the first calls do not make up the
+    whole graph (a layer called several times, or first called in another graph):
+    then which of them are shared is unknown and nothing is folded.
+    """
+    producer = producers(model)
+    model_inputs = {id(tensor) for tensor in model.inputs}
+    consumers: dict[int, int] = {}
+    for layer in model.layers:
+        for tensor in keras.tree.flatten(layer.input):
+            if id(tensor) not in producer and id(tensor) not in model_inputs:
+                return None
+            consumers[id(tensor)] = consumers.get(id(tensor), 0) + 1
+    if any(id(tensor) not in producer for tensor in model.outputs):
+        return None
+    return producer, consumers
 
 
 def _foldable_pairs(model: keras.Model) -> dict[str, keras.layers.Layer]:
     """BatchNormalization layer name -> the Conv2D it can be folded into: a
     per-channel BN on the last axis, applied once, to the output of a Conv2D
     without activation that feeds nothing else."""
-    consumers: dict[int, int] = {}
-    for layer in model.layers:
-        for node in layer._inbound_nodes:
-            for tensor in keras.tree.flatten(node.input_tensors):
-                producer = _producer(tensor)
-                if producer is not None:
-                    consumers[id(producer)] = consumers.get(id(producer), 0) + 1
+    graph = _first_call_graph(model)
+    if graph is None:
+        return {}
+    producer, consumers = graph
     pairs = {}
     for layer in model.layers:
-        if not isinstance(layer, keras.layers.BatchNormalization) or len(layer._inbound_nodes) != 1:
+        if not isinstance(layer, keras.layers.BatchNormalization):
             continue
-        conv = _producer(layer._inbound_nodes[0].input_tensors[0])
+        conv_output = keras.tree.flatten(layer.input)[0]
+        conv = producer.get(id(conv_output))
         if (
             type(conv) is keras.layers.Conv2D
             and conv.data_format == "channels_last"
             and layer.axis in (-1, 3)
             and conv.activation is keras.activations.linear
-            and len(conv._inbound_nodes) == 1
-            and consumers.get(id(conv)) == 1
+            and consumers.get(id(conv_output)) == 1
         ):
             pairs[layer.name] = conv
     return pairs

@@ -14,10 +14,16 @@ import keras
 
 from segnet_tf.layers import ResizeToMatch, ScaleSpatial
 from segnet_tf.layers.resize import check_scale
+from segnet_tf.models.base import SegmentationModel
+from segnet_tf.models.graph import producers
 
 
 def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
     """A copy of ``model`` that runs its layers on its input resized by ``scale``.
+
+    A model of this package (`SegmentationModel`) is rebuilt from its config with
+    ``input_scale=scale``; any other functional model is cloned with a resizing
+    layer after its input and one after its output.
 
     Args:
         model: A functional model with one image input and one logits output.
@@ -33,6 +39,12 @@ def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
     """
     if check_scale(scale) == 1.0:
         return model
+    if isinstance(model, SegmentationModel):
+        if model.input_scale != 1.0:
+            raise ValueError(
+                f"model {model.name!r} already resizes its input (input_scale={model.input_scale})."
+            )
+        return model.copy_with(input_scale=scale)
     if len(getattr(model, "inputs", None) or []) != 1 or len(model.outputs) != 1:
         raise ValueError(
             f"model {model.name!r} must be a functional model with one input and one output."
@@ -41,7 +53,7 @@ def with_input_scale(model: keras.Model, scale: float) -> keras.Model:
         raise ValueError(
             f"model {model.name!r} already resizes its input ({ScaleSpatial.__name__})."
         )
-    output_name = model.outputs[0]._keras_history.operation.name
+    output_name = producers(model)[id(model.outputs[0])].name
     images = keras.Input(batch_shape=model.input.shape, dtype=model.input.dtype, name="images")
     scaled = ScaleSpatial(scale, name="input_scale")(images)
 

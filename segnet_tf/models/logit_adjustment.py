@@ -17,8 +17,8 @@ import keras
 import numpy as np
 
 from segnet_tf.layers import ClassLogitOffset
-
-LAYER_NAME = "logit_adjustment"
+from segnet_tf.models._blocks import LOGIT_ADJUSTMENT_LAYER as LAYER_NAME
+from segnet_tf.models.base import SegmentationModel
 
 
 def class_prior_offsets(class_frequencies, tau: float) -> np.ndarray:
@@ -61,15 +61,22 @@ def with_logit_adjustment(model: keras.Model, offsets) -> keras.Model:
     """A model sharing ``model``'s layers with per-class offsets added to its logits.
 
     An adjustment the model already ends with is replaced, not stacked. The result
-    saves, loads, exports and serves like any other model of the package.
+    saves, loads, exports and serves like any other model of the package. A model of
+    this package (`SegmentationModel`) is rebuilt from its config with
+    ``class_logit_offsets=offsets`` (the copy has its own layers and the same weights).
 
     Args:
         model: A functional segmentation model (``[B, H, W, 3]`` -> logits).
         offsets: One logit offset per class, e.g. from :func:`class_prior_offsets`.
 
     Returns:
-        A new ``keras.Model`` with the same inputs, name and weights.
+        A new ``keras.Model`` with the same name and weights.
     """
+    if isinstance(model, SegmentationModel):
+        offsets = np.asarray(offsets, dtype=np.float64)
+        if offsets.ndim != 1:
+            raise ValueError(f"`offsets` must be 1-D, one per class. Received: {offsets!r}")
+        return model.copy_with(class_logit_offsets=offsets.tolist())
     if not getattr(model, "outputs", None) or len(model.outputs) != 1:
         raise ValueError(
             f"model {model.name!r} must be a functional model with one output (logits)."

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from segnet_tf.layers import MonteCarloDropout
+from segnet_tf.models.graph import all_layers
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class MonteCarloPrediction:
 
 
 def has_mc_dropout(model: keras.Model) -> bool:
-    return any(isinstance(layer, MonteCarloDropout) for layer in model._flatten_layers())
+    return any(isinstance(layer, MonteCarloDropout) for layer in all_layers(model))
 
 
 def mc_predict(model: keras.Model, images, num_samples: int = 8) -> MonteCarloPrediction:

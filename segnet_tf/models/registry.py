@@ -1,30 +1,62 @@
-"""Registry of model builders: `get_model(name, ...)` and `list_models()`."""
+"""Registry of named model configurations: `get_model(name, ...)` and `list_models()`.
+
+A name stands for a model class and the constructor arguments that make it that
+variant, e.g. ``"segnet_basic"`` is ``SegNet(depth="basic")``; the caller's keyword
+arguments are added on top.
+"""
+
+from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 import keras
 
-_BUILDERS: dict[str, Callable[..., keras.Model]] = {}
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered name: the class (or builder) and the arguments it is called with."""
+
+    builder: Callable[..., keras.Model]
+    arguments: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
 
-def register_model(name: str):
-    """Decorator registering a builder `fn(num_classes, **kwargs) -> keras.Model`."""
+_ENTRIES: dict[str, ModelEntry] = {}
 
-    def decorator(builder):
-        if name in _BUILDERS:
-            raise ValueError(f"A model named {name!r} is already registered.")
-        _BUILDERS[name] = builder
-        return builder
 
-    return decorator
+def register_model(name: str, builder: Callable[..., keras.Model], **arguments) -> None:
+    """Registers ``builder(num_classes=..., name=name, **arguments, **kwargs)`` as ``name``.
+
+    Args:
+        name: str. The name `get_model` accepts.
+        builder: A model class (e.g. `SegNet`) or any callable taking ``num_classes``,
+            ``name`` and keyword arguments and returning a keras.Model.
+        **arguments: The constructor arguments that make this variant.
+    """
+    if name in _ENTRIES:
+        raise ValueError(f"A model named {name!r} is already registered.")
+    _ENTRIES[name] = ModelEntry(builder, MappingProxyType(dict(arguments)))
 
 
 def list_models() -> list[str]:
     """Names accepted by `get_model`, sorted."""
-    return sorted(_BUILDERS)
+    return sorted(_ENTRIES)
 
 
-def get_model(name: str, num_classes: int, **kwargs) -> keras.Model:
+def model_arguments(name: str) -> dict[str, Any]:
+    """The constructor arguments that the registered ``name`` stands for."""
+    return dict(_entry(name).arguments)
+
+
+def _entry(name: str) -> ModelEntry:
+    if name not in _ENTRIES:
+        raise ValueError(f"Unknown model {name!r}. Valid names: {', '.join(list_models())}")
+    return _ENTRIES[name]
+
+
+def get_model(name: str, num_classes: int, encoder_weights=None, **kwargs) -> keras.Model:
     """Builds a registered segmentation model.
 
     Every model maps float RGB images `[batch, height, width, 3]` with values in
@@ -34,12 +66,25 @@ def get_model(name: str, num_classes: int, **kwargs) -> keras.Model:
     Args:
         name: str. One of `list_models()`.
         num_classes: int. Number of classes, at least 2.
-        **kwargs: the builder's own arguments, e.g. `width=0.25`.
+        encoder_weights: None, `"imagenet"` (Keras' VGG16 ImageNet weights, downloaded
+            by Keras) or the path to a VGG16 `.h5` / `.weights.h5` file, for the models
+            with a VGG16 encoder at width 1.0.
+        **kwargs: the model's own constructor arguments, e.g. `width=0.25`.
 
     Example:
 
     >>> model = get_model("segnet_basic", num_classes=11)
     """
-    if name not in _BUILDERS:
-        raise ValueError(f"Unknown model {name!r}. Valid names: {', '.join(list_models())}")
-    return _BUILDERS[name](num_classes, **kwargs)
+    entry = _entry(name)
+    model = entry.builder(num_classes=num_classes, **{"name": name, **entry.arguments, **kwargs})
+    if encoder_weights is not None:
+        if not getattr(model, "has_vgg16_encoder", False):
+            raise ValueError(
+                f"Model {name!r} has no VGG16 encoder, so `encoder_weights` cannot apply; "
+                "use a model built on VGG16 (segnet, segnet_encoder_addition, "
+                "bayesian_segnet, fcn8s, fcn32s)."
+            )
+        from segnet_tf.models.vgg16_weights import load_vgg16_encoder_weights
+
+        load_vgg16_encoder_weights(model, encoder_weights)
+    return model

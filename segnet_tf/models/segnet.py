@@ -6,6 +6,10 @@ Kendall, Badrinarayanan, Cipolla. "Bayesian SegNet: Model Uncertainty in Deep
 Convolutional Encoder-Decoder Architectures for Scene Understanding". 2015.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 from keras import layers
 
@@ -13,17 +17,27 @@ from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D, MonteCarloD
 from segnet_tf.models._blocks import (
     VGG16_BLOCKS,
     check_num_classes,
+    conv_block,
     conv_bn,
-    float32_logits,
-    image_input,
+    logits_output,
+    network_input,
     scaled_filters,
     standardize,
 )
+from segnet_tf.models.base import SegmentationModel, check_logit_offsets, layer_dtype_policy
+from segnet_tf.models.pooling_taps import PoolingTap
 from segnet_tf.models.registry import register_model
-from segnet_tf.models.vgg16_weights import load_vgg16_encoder_weights
 
 # (filters, convolutions) of each encoder block of SegNet-Basic.
 BASIC_BLOCKS = ((64, 1), (64, 1), (64, 1), (64, 1))
+
+# depth -> (encoder blocks, default kernel size, convolutions with biases, decoder ReLU).
+# SegNet-Basic follows the paper: no biases (BN follows each convolution) and no
+# ReLU in the decoder.
+DEPTHS = {
+    "vgg16": (VGG16_BLOCKS, 3, True, True),
+    "basic": (BASIC_BLOCKS, 7, False, False),
+}
 
 
 def central_blocks(num_blocks: int) -> tuple[int, ...]:
@@ -32,257 +46,166 @@ def central_blocks(num_blocks: int) -> tuple[int, ...]:
     return tuple(range(num_blocks // 2 + 1, num_blocks + 1))
 
 
-def build_encoder_decoder(
-    num_classes: int,
-    blocks,
-    kernel_size: int,
-    width: float,
-    use_bias: bool,
-    decoder_relu: bool,
-    dropout_blocks=(),
-    dropout_rate: float = 0.5,
-    encoder_addition: bool = False,
-    input_shape=(None, None, 3),
-    name: str = "segnet",
-) -> keras.Model:
-    """Builds a SegNet-style encoder-decoder with unpooling by indices.
+def _check_flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+    return value
 
-    Encoder block `i` is `convolutions` x (conv + BN + ReLU) followed by max
-    pooling with indices. Decoder block `i` mirrors it: unpooling with block
-    `i`'s indices, then the same number of conv + BN (+ ReLU); its last
-    convolution narrows to the filters of block `i - 1`, so each decoder hands
-    the next unpooling the channel count that its indices address.
+
+@keras.saving.register_keras_serializable(package="segnet_tf")
+class SegNet(SegmentationModel):
+    """SegNet: an encoder-decoder whose decoder unpools with the encoder's pooling indices.
+
+    Encoder block ``i`` is ``convolutions`` x (conv + BN + ReLU) followed by max
+    pooling with indices. Decoder block ``i`` mirrors it: unpooling with block ``i``'s
+    indices, then the same number of conv + BN (+ ReLU); its last convolution narrows
+    to the filters of block ``i - 1``, so each decoder hands the next unpooling the
+    channel count that its indices address. The layers are named ``block{i}_conv{j}``,
+    ``block{i}_pool``, ``decoder{i}_unpool``, ``decoder{i}_conv{j}`` and ``classifier``
+    (VGG16's names for the encoder, so that its ImageNet weights load).
 
     Args:
-        num_classes: int. Number of output classes.
-        blocks: sequence of `(filters, convolutions)` per encoder block.
-        kernel_size: int. Convolution kernel size.
-        width: float. Multiplier on every block's filters.
-        use_bias: bool. Whether convolutions have biases (BN follows each).
-        decoder_relu: bool. Whether decoder convolutions are followed by ReLU.
-        dropout_blocks: 1-based indices of blocks followed by dropout that stays
-            on at inference (Bayesian SegNet): after the encoder block's pooling
-            and after the decoder block's last convolution.
-        dropout_rate: float. Dropout rate of those layers.
+        num_classes: int. Number of output classes, at least 2.
+        depth: ``"vgg16"`` (13 convolutions in 5 blocks of 64-512 filters, about 29.5 M
+            parameters) or ``"basic"`` (SegNet-Basic: 4 blocks of one 64-filter
+            convolution, no biases, no decoder ReLU, 1.42 M parameters with 11 classes).
+        width: float. Multiplier on every block's filters. Defaults to 1.0.
+        kernel_size: int or None. Convolution kernel size; None for the depth's own
+            (3 for ``"vgg16"``, 7 for ``"basic"``).
         encoder_addition: bool. Whether each unpooled map is added to the encoder's
             feature map it was pooled from, before the decoder's convolutions (the
             paper's "EncoderAddition" variant, Table 1): the decoder then sees the
-            full-resolution detail, not only where the maxima were.
-        input_shape: tuple. `(height, width, 3)`, None for any size.
-        name: str. Model name.
-    """
-    check_num_classes(num_classes)
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"`dropout_rate` must be in [0, 1). Received: {dropout_rate!r}")
-    filters = [scaled_filters(f, width) for f, _ in blocks]
-    images = image_input(input_shape)
-    x = standardize(images)
-
-    skips = []  # (pre-pool tensor, indices) of each encoder block
-    for index, (_, num_convs) in enumerate(blocks, start=1):
-        block_filters = filters[index - 1]
-        for conv in range(1, num_convs + 1):
-            x = conv_bn(x, block_filters, kernel_size, f"block{index}_conv{conv}", use_bias)
-        pre_pool = x
-        x, indices = MaxPoolingWithArgmax2D(name=f"block{index}_pool")(x)
-        skips.append((pre_pool, indices))
-        if index in dropout_blocks:
-            x = MonteCarloDropout(dropout_rate, name=f"block{index}_dropout")(x)
-
-    for index in range(len(blocks), 0, -1):
-        pre_pool, indices = skips[index - 1]
-        x = MaxUnpooling2D(name=f"decoder{index}_unpool")([x, indices, pre_pool])
-        if encoder_addition:
-            x = layers.Add(name=f"decoder{index}_add_encoder")([x, pre_pool])
-        num_convs = blocks[index - 1][1]
-        out_filters = filters[max(index - 2, 0)]
-        for conv in range(num_convs, 0, -1):
-            conv_filters = out_filters if conv == 1 else filters[index - 1]
-            x = conv_bn(
-                x, conv_filters, kernel_size, f"decoder{index}_conv{conv}", use_bias, decoder_relu
-            )
-        if index in dropout_blocks:
-            x = MonteCarloDropout(dropout_rate, name=f"decoder{index}_dropout")(x)
-
-    x = layers.Conv2D(num_classes, 1, name="classifier")(x)
-    return keras.Model(images, float32_logits(x), name=name)
-
-
-@register_model("segnet")
-def build_segnet(
-    num_classes: int,
-    width: float = 1.0,
-    encoder_weights=None,
-    encoder_addition: bool = False,
-    input_shape=(None, None, 3),
-    name: str = "segnet",
-) -> keras.Model:
-    """SegNet with a VGG16 encoder (13 convolutions in 5 blocks) and a mirrored decoder.
-
-    About 29.5 M parameters at full width.
-
-    Args:
-        num_classes: int. Number of output classes.
-        width: float. Multiplier on the filters (64, 128, 256, 512, 512). Defaults to 1.0.
-        encoder_weights: None, `"imagenet"` (Keras' VGG16 ImageNet weights, downloaded
-            by Keras) or the path to a VGG16 `.h5` / `.weights.h5` file. Needs width 1.0.
-        encoder_addition: bool. Add each encoder feature map to the unpooled map of
-            its decoder (see `build_encoder_decoder`). Defaults to False, the paper's
-            SegNet.
-        input_shape: tuple. `(height, width, 3)`; None for any size.
-        name: str. Model name.
+            full-resolution detail, not only where the maxima were. Same parameters.
+        bayesian: bool. Bayesian SegNet (Kendall et al.): dropout that stays on at
+            inference after the central encoders and decoders (blocks 3-5 of
+            ``"vgg16"``, 3-4 of ``"basic"``). Use `segnet_tf.models.mc_predict`.
+        dropout_rate: float. Rate of that dropout. Defaults to 0.5.
+        input_scale: float. See `SegmentationModel`. Defaults to 1.0.
+        class_logit_offsets: None or one logit offset per class. Defaults to None.
+        input_shape: tuple. ``(height, width, 3)``; None for any size.
+        dtype: None or a dtype policy (name) for the layers.
+        name: str. Model name. Defaults to ``"segnet"``.
 
     Example:
 
-    >>> model = segnet_tf.get_model("segnet", num_classes=11, width=0.25)
+    >>> model = SegNet(num_classes=11, depth="basic", width=0.25)
     >>> model(np.zeros((1, 45, 61, 3))).shape
     TensorShape([1, 45, 61, 11])
+    >>> SegNet.from_config(model.get_config()).count_params() == model.count_params()
+    True
     """
-    model = build_encoder_decoder(
-        num_classes,
-        VGG16_BLOCKS,
-        kernel_size=3,
-        width=width,
-        use_bias=True,
-        decoder_relu=True,
-        encoder_addition=encoder_addition,
-        input_shape=input_shape,
-        name=name,
-    )
-    if encoder_weights is not None:
-        load_vgg16_encoder_weights(model, encoder_weights)
-    return model
+
+    def __init__(
+        self,
+        num_classes: int,
+        depth: str = "vgg16",
+        width: float = 1.0,
+        kernel_size: int | None = None,
+        encoder_addition: bool = False,
+        bayesian: bool = False,
+        dropout_rate: float = 0.5,
+        input_scale: float = 1.0,
+        class_logit_offsets=None,
+        input_shape=(None, None, 3),
+        dtype=None,
+        name: str = "segnet",
+        **kwargs,
+    ):
+        # === Config checks ===
+        check_num_classes(num_classes)
+        if depth not in DEPTHS:
+            raise ValueError(f"`depth` must be one of {sorted(DEPTHS)}. Received: {depth!r}")
+        blocks, default_kernel, use_bias, decoder_relu = DEPTHS[depth]
+        kernel_size = default_kernel if kernel_size is None else kernel_size
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
+            raise ValueError(f"`kernel_size` must be a positive int. Received: {kernel_size!r}")
+        _check_flag(encoder_addition, "encoder_addition")
+        _check_flag(bayesian, "bayesian")
+        if not 0.0 <= dropout_rate < 1.0:
+            raise ValueError(f"`dropout_rate` must be in [0, 1). Received: {dropout_rate!r}")
+        offsets = check_logit_offsets(class_logit_offsets, num_classes)
+        filters = [scaled_filters(f, width) for f, _ in blocks]
+        dropout_blocks = central_blocks(len(blocks)) if bayesian else ()
+        policy = self._resolve_dtype(dtype)
+
+        # === Layers and functional model ===
+        with layer_dtype_policy(policy):
+            images, x = network_input(input_shape, input_scale)
+            x = standardize(x)
+            encoders = []  # (pre-pool map, pooled map, indices) of each encoder block
+            for index, (_, num_convs) in enumerate(blocks, start=1):
+                x = conv_block(
+                    x, filters[index - 1], num_convs, kernel_size, f"block{index}", use_bias
+                )
+                pre_pool = x
+                x, indices = MaxPoolingWithArgmax2D(name=f"block{index}_pool")(x)
+                encoders.append((pre_pool, x, indices))
+                if index in dropout_blocks:
+                    x = MonteCarloDropout(dropout_rate, name=f"block{index}_dropout")(x)
+
+            taps = {}
+            for index in range(len(blocks), 0, -1):
+                pre_pool, pooled, indices = encoders[index - 1]
+                decoder_input = x
+                x = MaxUnpooling2D(name=f"decoder{index}_unpool")([x, indices, pre_pool])
+                taps[index] = PoolingTap(index, pre_pool, pooled, indices, decoder_input, x)
+                if encoder_addition:
+                    x = layers.Add(name=f"decoder{index}_add_encoder")([x, pre_pool])
+                num_convs = blocks[index - 1][1]
+                out_filters = filters[max(index - 2, 0)]
+                for conv in range(num_convs, 0, -1):
+                    conv_filters = out_filters if conv == 1 else filters[index - 1]
+                    x = conv_bn(
+                        x,
+                        conv_filters,
+                        kernel_size,
+                        f"decoder{index}_conv{conv}",
+                        use_bias,
+                        decoder_relu,
+                    )
+                if index in dropout_blocks:
+                    x = MonteCarloDropout(dropout_rate, name=f"decoder{index}_dropout")(x)
+
+            x = layers.Conv2D(num_classes, 1, name="classifier")(x)
+            logits = logits_output(x, images, input_scale, offsets)
+        super().__init__(inputs=images, outputs=logits, name=name, dtype=policy, **kwargs)
+
+        # === Config ===
+        self._store_common_config(num_classes, input_scale, offsets, input_shape, policy)
+        self.depth = depth
+        self.width = float(width)
+        self.kernel_size = kernel_size
+        self.encoder_addition = encoder_addition
+        self.bayesian = bayesian
+        self.dropout_rate = float(dropout_rate)
+        self._taps = tuple(taps[index] for index in sorted(taps))
+
+    @property
+    def has_vgg16_encoder(self) -> bool:
+        return self.depth == "vgg16"
+
+    def pooling_taps(self) -> tuple[PoolingTap, ...]:
+        """Each level's encoder map, pooled map, indices and decoder maps, block 1 first.
+
+        The tensors belong to this model's graph: ``keras.Model(model.inputs,
+        [tap.encoder, tap.unpooled])`` runs the model up to them.
+        """
+        return self._taps
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "depth": self.depth,
+            "width": self.width,
+            "kernel_size": self.kernel_size,
+            "encoder_addition": self.encoder_addition,
+            "bayesian": self.bayesian,
+            "dropout_rate": self.dropout_rate,
+        }
 
 
-@register_model("segnet_encoder_addition")
-def build_segnet_encoder_addition(
-    num_classes: int,
-    width: float = 1.0,
-    encoder_weights=None,
-    input_shape=(None, None, 3),
-    name: str = "segnet_encoder_addition",
-) -> keras.Model:
-    """SegNet whose decoders add the encoder feature maps to the unpooled maps.
-
-    The paper's "EncoderAddition" decoder (TPAMI 2017, Table 1) on the VGG16 layout:
-    the same layers and parameters as `build_segnet`, one addition per decoder. It
-    is `build_segnet(..., encoder_addition=True)` under a name the CLI can select.
-    """
-    return build_segnet(
-        num_classes,
-        width=width,
-        encoder_weights=encoder_weights,
-        encoder_addition=True,
-        input_shape=input_shape,
-        name=name,
-    )
-
-
-@register_model("segnet_basic")
-def build_segnet_basic(
-    num_classes: int,
-    width: float = 1.0,
-    kernel_size: int = 7,
-    encoder_addition: bool = False,
-    input_shape=(None, None, 3),
-    name: str = "segnet_basic",
-) -> keras.Model:
-    """SegNet-Basic: 4 encoders and 4 decoders of 64 filters with 7x7 kernels.
-
-    As in the paper: batch normalisation after every convolution, no biases, and no
-    ReLU in the decoder. 1.42 M parameters at full width with 11 classes.
-
-    Args:
-        num_classes: int. Number of output classes.
-        width: float. Multiplier on the 64 filters. Defaults to 1.0.
-        kernel_size: int. Convolution kernel size. Defaults to 7.
-        encoder_addition: bool. SegNet-Basic-EncoderAddition of the paper's Table 1
-            when True. Defaults to False.
-        input_shape: tuple. `(height, width, 3)`; None for any size.
-        name: str. Model name.
-    """
-    return build_encoder_decoder(
-        num_classes,
-        BASIC_BLOCKS,
-        kernel_size=kernel_size,
-        width=width,
-        use_bias=False,
-        decoder_relu=False,
-        encoder_addition=encoder_addition,
-        input_shape=input_shape,
-        name=name,
-    )
-
-
-@register_model("bayesian_segnet")
-def build_bayesian_segnet(
-    num_classes: int,
-    width: float = 1.0,
-    dropout_rate: float = 0.5,
-    encoder_weights=None,
-    input_shape=(None, None, 3),
-    name: str = "bayesian_segnet",
-) -> keras.Model:
-    """Bayesian SegNet: SegNet with Monte-Carlo dropout after the central blocks.
-
-    Dropout (kept on at inference) follows encoders 3, 4, 5 and decoders 5, 4, 3
-    (the "central encoder-decoder" variant of Kendall et al.). Use
-    `segnet_tf.models.mc_predict` for the mean probabilities and uncertainty.
-
-    Args:
-        num_classes: int. Number of output classes.
-        width: float. Multiplier on the filters. Defaults to 1.0.
-        dropout_rate: float. Defaults to 0.5.
-        encoder_weights: as for `build_segnet`.
-        input_shape: tuple. `(height, width, 3)`; None for any size.
-        name: str. Model name.
-    """
-    model = build_encoder_decoder(
-        num_classes,
-        VGG16_BLOCKS,
-        kernel_size=3,
-        width=width,
-        use_bias=True,
-        decoder_relu=True,
-        dropout_blocks=central_blocks(len(VGG16_BLOCKS)),
-        dropout_rate=dropout_rate,
-        input_shape=input_shape,
-        name=name,
-    )
-    if encoder_weights is not None:
-        load_vgg16_encoder_weights(model, encoder_weights)
-    return model
-
-
-@register_model("bayesian_segnet_basic")
-def build_bayesian_segnet_basic(
-    num_classes: int,
-    width: float = 1.0,
-    kernel_size: int = 7,
-    dropout_rate: float = 0.5,
-    input_shape=(None, None, 3),
-    name: str = "bayesian_segnet_basic",
-) -> keras.Model:
-    """Bayesian SegNet-Basic: SegNet-Basic with Monte-Carlo dropout after
-    encoders 3, 4 and decoders 4, 3.
-
-    Args:
-        num_classes: int. Number of output classes.
-        width: float. Multiplier on the 64 filters. Defaults to 1.0.
-        kernel_size: int. Defaults to 7.
-        dropout_rate: float. Defaults to 0.5.
-        input_shape: tuple. `(height, width, 3)`; None for any size.
-        name: str. Model name.
-    """
-    return build_encoder_decoder(
-        num_classes,
-        BASIC_BLOCKS,
-        kernel_size=kernel_size,
-        width=width,
-        use_bias=False,
-        decoder_relu=False,
-        dropout_blocks=central_blocks(len(BASIC_BLOCKS)),
-        dropout_rate=dropout_rate,
-        input_shape=input_shape,
-        name=name,
-    )
+register_model("segnet", SegNet)
+register_model("segnet_encoder_addition", SegNet, encoder_addition=True)
+register_model("segnet_basic", SegNet, depth="basic")
+register_model("bayesian_segnet", SegNet, bayesian=True)
+register_model("bayesian_segnet_basic", SegNet, depth="basic", bayesian=True)

@@ -50,13 +50,10 @@ def state_variables(model) -> list:
     groups = [list(model.weights)]
     if model.optimizer is not None:
         groups.append(list(model.optimizer.variables))
-    groups.append(
-        [
-            generator.state
-            for layer in model._flatten_layers()
-            for generator in getattr(layer, "_seed_generators", [])
-        ]
-    )
+    # `variables` is the weights plus the layers' seed-generator states (in layer
+    # order), which make Monte-Carlo dropout resume where it stopped.
+    weights = {id(variable) for variable in model.weights}
+    groups.append([variable for variable in model.variables if id(variable) not in weights])
     seen, out = set(), []
     for variable in (v for group in groups for v in group):
         if id(variable) not in seen:

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 import keras
 
+from segnet_tf.models.graph import all_layers
+
 
 def recompute_batch_norm_statistics(
     model: keras.Model, batches: Iterable, max_batches: int | None = None
@@ -38,9 +40,7 @@ def recompute_batch_norm_statistics(
         ValueError: if the model has no BatchNormalization layer or `batches` is empty.
     """
     layers = [
-        layer
-        for layer in model._flatten_layers()
-        if isinstance(layer, keras.layers.BatchNormalization)
+        layer for layer in all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)
     ]
     if not layers:
         raise ValueError(f"Model {model.name!r} has no BatchNormalization layer to recompute.")

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import keras
 
+from segnet_tf.models.graph import all_layers
+
 
 @dataclass(frozen=True)
 class WorkerInfo:
@@ -100,7 +102,7 @@ def synchronize_batch_norm(model: keras.Model) -> None:
     Without it every replica updates its own moving mean/variance from its own
     sub-batch, and the workers' non-trainable weights drift apart.
     """
-    for layer in model._flatten_layers():
+    for layer in all_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.synchronized = True
 

@@ -14,6 +14,7 @@ def register_custom_objects() -> None:
     """
     import segnet_tf.layers  # noqa: F401
     import segnet_tf.metrics  # noqa: F401
+    import segnet_tf.models  # noqa: F401  (the model classes: SegNet, UNet, FCN)
     import segnet_tf.training.losses  # noqa: F401
     import segnet_tf.training.schedules  # noqa: F401
 

@@ -1,14 +1,14 @@
 """The idea of SegNet's Figure 2 on any image: pooling indices carry values back.
 
-For an encoder block ``i`` of a SegNet-family model (layers ``block{i}_pool`` and
-``decoder{i}_unpool``), :class:`InsideSegNet` builds one ``keras.Model`` from the
-model's input to
+For an encoder block ``i`` of a model that unpools by pooling indices (its
+:func:`~segnet_tf.models.pooling_taps`, which a `SegNet` declares),
+:class:`InsideSegNet` builds one ``keras.Model`` from the model's input to
 
 - the encoder feature map that block ``i`` pools (its last conv + BN + ReLU),
 - the pooled map (half the size),
 - the pooled map put back by its own pooling indices (``MaxUnpooling2D``): each
   maximum returns to the exact pixel it came from, every other pixel is zero,
-- the decoder's map that ``decoder{i}_unpool`` receives and its unpooled output,
+- the decoder's map that block ``i``'s unpooling receives and its unpooled output,
   where the same indices place the decoder's values.
 """
 
@@ -20,15 +20,19 @@ import keras
 import numpy as np
 
 from segnet_tf.layers import MaxUnpooling2D
+from segnet_tf.models.pooling_taps import PoolingTap, pooling_taps
 from segnet_tf.visualize.colormap import colorize_scalar_map, feature_grid
 
 _GRID_COLOR = (255, 255, 255)
 
 
+def _tap(model: keras.Model, block: int) -> PoolingTap | None:
+    return next((tap for tap in pooling_taps(model) if tap.block == block), None)
+
+
 def has_inside_view(model: keras.Model, block: int = 1) -> bool:
-    """True if ``model`` has the ``block{i}_pool`` / ``decoder{i}_unpool`` layers."""
-    names = {layer.name for layer in model.layers}
-    return f"block{block}_pool" in names and f"decoder{block}_unpool" in names
+    """True if ``model`` pools with indices at ``block`` and unpools with them."""
+    return _tap(model, block) is not None
 
 
 @dataclass(frozen=True)
@@ -63,28 +67,27 @@ class InsideSegNet:
         block: 1-based encoder block; 1 is the full-resolution level.
 
     Raises:
-        ValueError: If the model has no ``block{block}_pool`` / ``decoder{block}_unpool``
-            layers (U-Net and FCN do not unpool by indices).
+        ValueError: If the model does not pool with indices at ``block`` and unpool
+            with them (U-Net and FCN do not).
     """
 
     def __init__(self, model: keras.Model, block: int = 1) -> None:
-        if not has_inside_view(model, block):
+        tap = _tap(model, block)
+        if tap is None:
             raise ValueError(
-                f"Model {model.name!r} has no layers 'block{block}_pool' and "
-                f"'decoder{block}_unpool'; the inside view needs a SegNet-family model "
-                "that unpools by pooling indices."
+                f"Model {model.name!r} has no pooling tap at block {block} (a pooling with "
+                f"indices like SegNet's 'block{block}_pool' and a decoder unpooling with "
+                "them); the inside view needs a SegNet-family model that unpools by "
+                "pooling indices."
             )
         self.block = block
-        pool = model.get_layer(f"block{block}_pool")
-        unpool = model.get_layer(f"decoder{block}_unpool")
-        encoder = pool.input
-        pooled, indices = pool.output
-        decoder_input = unpool.input[0]
-        replaced = MaxUnpooling2D(name=f"inside_block{block}_replace")([pooled, indices, encoder])
+        replaced = MaxUnpooling2D(name=f"inside_block{block}_replace")(
+            [tap.pooled, tap.indices, tap.encoder]
+        )
         inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
         self.extractor = keras.Model(
             inputs,
-            [encoder, pooled, replaced, decoder_input, unpool.output],
+            [tap.encoder, tap.pooled, replaced, tap.decoder_input, tap.unpooled],
             name=f"inside_{model.name}",
         )
 
