@@ -11,6 +11,11 @@ Examples:
   segnet evaluate model.keras --data camvid --data-dir ../shared/camvid --split test
   segnet evaluate camvid_segnet --data camvid --data-dir ../shared/camvid --split test
   segnet evaluate runs/bayes/best.keras --split test --mc-samples 8
+  segnet evaluate camvid_segnet --precision bfloat16 --data camvid --data-dir ../shared/camvid
+  segnet evaluate exported/camvid_segnet_int8.tflite --data camvid --data-dir ../shared/camvid
+
+MODEL may also be an exported model (a .tflite or .onnx file, or a SavedModel version
+folder): the artefact itself is run, to measure what is deployed.
 """
 
 import argparse
@@ -19,6 +24,7 @@ import sys
 
 from segnet_tf.cli._data_source import add_data_arguments, resolve_data_source
 from segnet_tf.cli._model_arg import model_file, model_help, preset_name
+from segnet_tf.precision import PRECISIONS
 
 HELP = "evaluate a saved model (G, C, mIoU, BF, confusion matrix)"
 
@@ -47,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--flip",
         action="store_true",
         help="average each image's logits with those of its mirror image (2x compute)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="compute precision of a Keras model (default float32)",
     )
     parser.add_argument(
         "--limit", type=int, metavar="N", help="evaluate only the first N images (quick checks)"
@@ -112,7 +124,18 @@ def run(args: argparse.Namespace) -> int:
     dataset, classes = load_split(data, split, **source)
     if args.limit is not None:
         dataset = dataset.take(args.limit)
-    model = load_trained_model(model_path, compile=False)
+    from segnet_tf.export.runners import ExportedModel, is_exported_model
+    from segnet_tf.precision import with_precision
+
+    if is_exported_model(model_path):
+        if args.mc_samples or args.precision != "float32":
+            raise ValueError(
+                "--mc-samples and --precision apply to Keras models; an exported model "
+                "runs as it was exported."
+            )
+        model = ExportedModel(model_path)
+    else:
+        model = with_precision(load_trained_model(model_path, compile=False), args.precision)
     if args.mc_samples:
         from segnet_tf.models import has_mc_dropout
 
@@ -140,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "mc_samples": args.mc_samples,
         "flip": args.flip,
+        "precision": args.precision,
         "limit": args.limit,
         "boundary": not args.no_boundary,
         "synthetic_images": source["synthetic_images"] if data == "synthetic" else None,

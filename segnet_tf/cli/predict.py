@@ -27,6 +27,7 @@ from pathlib import Path
 
 from segnet_tf.cli._model_arg import load_segmenter as load_model_arg
 from segnet_tf.cli._model_arg import model_help
+from segnet_tf.precision import PRECISIONS
 
 HELP = "segment images and videos: PNG masks and overlays, overlay videos"
 
@@ -64,6 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="larger images are downscaled to this many pixels first (8000000)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="network compute precision (default float32; bfloat16 is faster on CPUs "
+        "with AMX or AVX512-BF16)",
     )
     parser.add_argument(
         "--video-masks",
@@ -188,7 +196,7 @@ class FrameProgress:
 def load_segmenter(args):
     from segnet_tf.inference.class_info import parse_classes_json
 
-    kwargs = {}
+    kwargs = {"precision": args.precision}
     if args.tile_size is not None:
         kwargs["tile_size"] = args.tile_size
     if args.max_pixels is not None:
