@@ -12,6 +12,17 @@ export's <name> is --name, else the preset's name, else the Keras model's name.
 
 Bayesian models are exported without Monte-Carlo dropout (deterministic
 weight-averaging prediction) unless --keep-mc-dropout (SavedModel only).
+
+Faster variants:
+  --format saved_model --precision bfloat16   compute in bfloat16 (uint8 in, float32
+                                              out), for CPUs with AMX or AVX512-BF16
+  --format tflite --quantize dynamic          int8 weights, OUT/<name>_dynamic.tflite
+  --format tflite --quantize int8             full-integer, calibrated on
+                                              --calibration-images training images of
+                                              --data/--data-dir, OUT/<name>_int8.tflite
+
+  segnet export camvid_segnet --format tflite --quantize int8 \
+      --data camvid --data-dir ../shared/camvid
 """
 
 from __future__ import annotations
@@ -19,7 +30,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from segnet_tf.cli._data_source import add_data_arguments
 from segnet_tf.cli._model_arg import load_segmenter, model_help, preset_name
+from segnet_tf.precision import PRECISIONS
+
+QUANTIZATIONS = ("none", "dynamic", "int8")  # segnet_tf.export.tflite's, without TF
 
 HELP = "export a model as SavedModel (TF Serving), TFLite or ONNX"
 
@@ -53,6 +68,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="SavedModel of a Bayesian model: keep dropout on (one random sample per request)",
     )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="SavedModel compute precision (default float32); bfloat16 keeps uint8 in and "
+        "float32 out",
+    )
+    parser.add_argument(
+        "--quantize",
+        choices=QUANTIZATIONS,
+        default="none",
+        help="TFLite quantization: dynamic (int8 weights) or int8 (full integer, calibrated)",
+    )
+    parser.add_argument(
+        "--calibration-images",
+        type=int,
+        default=64,
+        metavar="N",
+        help="--quantize int8: training images to calibrate on (default 64)",
+    )
+    add_data_arguments(parser)
 
 
 def run(args) -> int:
@@ -60,6 +96,30 @@ def run(args) -> int:
         raise ValueError(f"--pad-to-multiple must be >= 1; got {args.pad_to_multiple}.")
     if args.keep_mc_dropout and args.format != "saved_model":
         raise ValueError("--keep-mc-dropout only applies to --format saved_model.")
+    if args.precision != "float32" and args.format != "saved_model":
+        raise ValueError(
+            f"--precision {args.precision} only applies to --format saved_model; for a "
+            "faster TFLite file use --quantize dynamic or int8."
+        )
+    if args.quantize != "none" and args.format != "tflite":
+        raise ValueError(f"--quantize only applies to --format tflite; got --format {args.format}.")
+    if args.calibration_images < 1:
+        raise ValueError(f"--calibration-images must be >= 1; got {args.calibration_images}.")
+    representative = None
+    if args.quantize == "int8":
+        from segnet_tf.cli._data_source import resolve_data_source
+        from segnet_tf.cli._model_arg import model_file
+        from segnet_tf.export.calibration import training_images
+
+        if args.data is None and args.data_dir is None:
+            # No run config to fall back on for a preset: say what is needed.
+            if preset_name(args.model) is not None:
+                raise ValueError(
+                    "--quantize int8 calibrates on training images: pass --data (and "
+                    "--data-dir), e.g. --data camvid --data-dir ../shared/camvid."
+                )
+        data, source = resolve_data_source(model_file(args.model), args.data, args.data_dir)
+        representative = training_images(data, args.calibration_images, **source)
     from segnet_tf.export import export_onnx, export_saved_model, export_tflite
 
     segmenter = load_segmenter(args.model)
@@ -77,9 +137,17 @@ def run(args) -> int:
             classes=segmenter.classes,
             pad_to_multiple=args.pad_to_multiple,
             keep_mc_dropout=args.keep_mc_dropout,
+            precision=args.precision,
         )
     elif args.format == "tflite":
-        path = export_tflite(model, out / f"{name}.tflite", args.pad_to_multiple)
+        suffix = "" if args.quantize == "none" else f"_{args.quantize}"
+        path = export_tflite(
+            model,
+            out / f"{name}{suffix}.tflite",
+            args.pad_to_multiple,
+            quantize=args.quantize,
+            representative_images=representative,
+        )
     else:
         path = export_onnx(model, out / f"{name}.onnx", args.opset, args.pad_to_multiple)
     if segmenter.is_bayesian and not args.keep_mc_dropout:
