@@ -200,31 +200,6 @@ def calibration_images(camvid_dir: str | None, count: int):
     return lambda: iter(rng.integers(0, 256, (count, HEIGHT, WIDTH, 3), dtype=np.uint8))
 
 
-def onnx_int8(float_path: Path, path: Path, images) -> None:
-    """Static (calibrated) int8 quantisation of an ONNX model, QDQ format."""
-    import numpy as np
-    from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = ({"images": np.asarray(i, np.uint8)[None]} for i in images())
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    prepared = path.with_suffix(".pre.onnx")
-    quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
-    quantize_static(
-        str(prepared),
-        str(path),
-        Reader(),
-        activation_type=QuantType.QInt8,
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-    )
-
-
 def prepare(name: str, runtimes, folder: Path, camvid_dir, calibration: int) -> dict:
     """Export every artefact ``runtimes`` need for model ``name``; returns their paths."""
     from segnet_tf.export import export_onnx, export_saved_model, export_tflite
@@ -249,11 +224,12 @@ def prepare(name: str, runtimes, folder: Path, camvid_dir, calibration: int) -> 
                 quantize=quantize,
                 representative_images=images if quantize == "int8" else None,
             )
-        elif runtime == "onnx-f32" or (runtime == "onnx-int8" and "onnx-f32" not in paths):
-            paths["onnx-f32"] = export_onnx(model, folder / f"{name}.onnx")
-        if runtime == "onnx-int8":
-            paths[runtime] = folder / f"{name}-int8.onnx"
-            onnx_int8(paths["onnx-f32"], paths[runtime], images)
+        elif runtime == "onnx-f32":
+            paths[runtime] = export_onnx(model, folder / f"{name}.onnx")
+        elif runtime == "onnx-int8":
+            paths[runtime] = export_onnx(
+                model, folder / f"{name}-int8.onnx", quantize="int8", representative_images=images
+            )
         elapsed = time.perf_counter() - started
         if elapsed > 1:
             print(f"  prepared {name} {runtime} in {elapsed:.0f} s", flush=True)

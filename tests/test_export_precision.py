@@ -152,7 +152,8 @@ def _export_args(**overrides):
     ("overrides", "message"),
     [
         ({"precision": "bfloat16"}, "only applies to --format saved_model"),
-        ({"format": "onnx", "quantize": "int8"}, "--quantize only applies to --format tflite"),
+        ({"format": "saved_model", "quantize": "int8"}, "not saved_model"),
+        ({"format": "onnx", "quantize": "dynamic"}, "int8 only"),
         ({"quantize": "int8", "calibration_images": 0}, "--calibration-images must be >= 1"),
         ({"quantize": "int8", "model": "camvid_segnet"}, "pass --data"),
     ],
@@ -186,3 +187,24 @@ def test_exported_models_run_like_the_keras_model(decisive_model, tmp_path):
         ExportedModel(tmp_path)
     with pytest.raises(ValueError, match="no such exported model"):
         ExportedModel(tmp_path / "missing.tflite")
+
+
+def test_int8_onnx_runs_in_onnx_runtime_with_int8_weights(decisive_model, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from segnet_tf.export import export_onnx
+
+    path = export_onnx(
+        decisive_model, tmp_path / "m.onnx", quantize="int8", representative_images=calibration()
+    )
+    graph = onnx.load(str(path)).graph
+    int8_weights = [t for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert len(int8_weights) >= 7  # every convolution kernel
+    assert {node.op_type for node in graph.node} >= {"QuantizeLinear", "DequantizeLinear"}
+    images = images_of((40, 56), batch=1)
+    got = ExportedModel(path)(images)
+    expected = float32_probabilities(decisive_model, images)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    overall, clear, share = agreement(got.argmax(-1), expected)
+    assert share > 0.5 and clear > 0.9 and overall > 0.8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # no leftovers

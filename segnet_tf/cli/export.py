@@ -20,6 +20,8 @@ Faster variants:
   --format tflite --quantize int8             full-integer, calibrated on
                                               --calibration-images training images of
                                               --data/--data-dir, OUT/<name>_int8.tflite
+  --format onnx --quantize int8               the same for ONNX Runtime (static QDQ),
+                                              OUT/<name>_int8.onnx
 
   segnet export camvid_segnet --format tflite --quantize int8 \
       --data camvid --data-dir ../shared/camvid
@@ -79,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quantize",
         choices=QUANTIZATIONS,
         default="none",
-        help="TFLite quantization: dynamic (int8 weights) or int8 (full integer, calibrated)",
+        help="TFLite: dynamic (int8 weights) or int8 (full integer, calibrated); ONNX: int8",
     )
     parser.add_argument(
         "--calibration-images",
@@ -101,8 +103,10 @@ def run(args) -> int:
             f"--precision {args.precision} only applies to --format saved_model; for a "
             "faster TFLite file use --quantize dynamic or int8."
         )
-    if args.quantize != "none" and args.format != "tflite":
-        raise ValueError(f"--quantize only applies to --format tflite; got --format {args.format}.")
+    if args.quantize != "none" and args.format == "saved_model":
+        raise ValueError("--quantize applies to --format tflite or onnx, not saved_model.")
+    if args.quantize == "dynamic" and args.format == "onnx":
+        raise ValueError("--format onnx supports --quantize int8 only.")
     if args.calibration_images < 1:
         raise ValueError(f"--calibration-images must be >= 1; got {args.calibration_images}.")
     representative = None
@@ -149,7 +153,15 @@ def run(args) -> int:
             representative_images=representative,
         )
     else:
-        path = export_onnx(model, out / f"{name}.onnx", args.opset, args.pad_to_multiple)
+        suffix = "" if args.quantize == "none" else f"_{args.quantize}"
+        path = export_onnx(
+            model,
+            out / f"{name}{suffix}.onnx",
+            args.opset,
+            args.pad_to_multiple,
+            quantize=args.quantize,
+            representative_images=representative,
+        )
     if segmenter.is_bayesian and not args.keep_mc_dropout:
         print("Note: Monte-Carlo dropout removed (deterministic weight-averaging prediction).")
     print(f"Exported {args.model} ({args.format}) to {path}")
