@@ -70,8 +70,14 @@ CONV_SHAPE = (1, 90, 120, 256)  # the best-convolution probe: 3x3, 256 -> 256 ch
 # ----------------------------------------------------------------------------- the CPU
 
 
-def cpu_facts(cpuinfo: str = "/proc/cpuinfo") -> dict:
-    """Model name, vendor, family, flags and clock (MHz) of this machine's CPU."""
+def cpu_facts(cpuinfo: str = "/proc/cpuinfo", mhz_override: float | None = None) -> dict:
+    """Model name, vendor, family, flags and clock (MHz) of this machine's CPU.
+
+    Args:
+        cpuinfo: The file to read.
+        mhz_override: The clock to assume instead (e.g. the rated boost clock, which a
+            virtual machine's ``/proc/cpuinfo`` does not show).
+    """
     facts = {"model": platform.processor() or "unknown", "vendor": "", "family": 0, "flags": set()}
     mhz = []
     try:
@@ -95,6 +101,8 @@ def cpu_facts(cpuinfo: str = "/proc/cpuinfo") -> dict:
     max_khz = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
     facts["mhz"] = int(max_khz.read_text()) / 1000 if max_khz.is_file() else max(mhz, default=0)
     facts["mhz_source"] = "cpuinfo_max_freq" if max_khz.is_file() else "/proc/cpuinfo cpu MHz"
+    if mhz_override:
+        facts["mhz"], facts["mhz_source"] = mhz_override, "--mhz"
     facts["cores"] = len(os.sched_getaffinity(0))
     return facts
 
@@ -167,8 +175,18 @@ def best_convolution(repeats: int = 5) -> dict:
 
 
 def precision_of(runtime: str) -> str:
+    """The precision a runtime computes its convolutions in.
+
+    Dynamic-range TFLite quantises the activations on the fly and runs its
+    convolutions on int8, so its limit is the int8 one.
+    """
     suffix = runtime.rsplit("-", 1)[1]
-    return {"f32": "float32", "bf16": "bfloat16", "int8": "int8", "dynamic": "float32"}[suffix]
+    return {"f32": "float32", "bf16": "bfloat16", "int8": "int8", "dynamic": "int8"}[suffix]
+
+
+def twin_of(runtime: str) -> str:
+    """The PyTorch row a runtime is compared with: bfloat16 with bfloat16, else float32."""
+    return "torch-bf16" if runtime.endswith("bf16") else "torch-f32"
 
 
 def keras_model_file(name: str, folder: Path) -> Path:
@@ -372,17 +390,17 @@ def format_table(results, gflop, peaks, best_conv, mious) -> str:
                 continue
             seconds = _median(row["times"]) / batch
             precision = precision_of(runtime)
-            family = "torch-bf16" if precision == "bfloat16" else "torch-f32"
-            twin = rows.get(family) if not runtime.startswith("torch") else None
+            twin = rows.get(twin_of(runtime)) if not runtime.startswith("torch") else None
             ratio = f"{_median(base['times']) / batch / seconds:.2f}x" if base else "-"
             vs_torch = f"{_median(twin['times']) / batch / seconds:.2f}x" if twin else "-"
             rate = gflop[model] / seconds
-            conv_ref = best_conv["bfloat16" if precision == "bfloat16" else "float32"]
+            conv_ref = best_conv.get(precision)  # no int8 probe: TensorFlow has no int8 conv
             miou = mious.get(runtime) if model == "preset" else None
             lines.append(
                 f"| {model} | {batch} | {runtime} | {1000 * seconds:.1f} | {ratio} | {vs_torch} "
                 f"| {rate:.0f} | {100 * rate / peaks[precision]:.0f}% "
-                f"| {100 * rate / conv_ref:.0f}% | {row['peak'] / 2**20:.0f} "
+                f"| {'-' if conv_ref is None else f'{100 * rate / conv_ref:.0f}%'} "
+                f"| {row['peak'] / 2**20:.0f} "
                 f"| {row['run'] / 2**20:.0f} | {'-' if miou is None else f'{100 * miou:.2f}'} |"
             )
     return "\n".join(lines)
@@ -432,8 +450,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--miou-limit", type=int, metavar="N", help="score N test images only")
     parser.add_argument("--work-dir", metavar="DIR", help="keep the artefacts here")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument(
+        "--mhz", type=float, help="clock for the physical peak (default: what the OS reports)"
+    )
+    parser.add_argument(
+        "--table-from",
+        metavar="FILE",
+        help="print the table of a run saved with --json again (with this --mhz)",
+    )
     parser.add_argument("--row", nargs=5, help=argparse.SUPPRESS)
     return parser
+
+
+def print_saved_table(path: str, facts: dict, peaks: dict) -> int:
+    """Print the table of a run saved with ``--json``, with this machine's limits."""
+    saved = json.loads(Path(path).read_text())
+    results = {}
+    for row in saved["rows"]:
+        entry = {k: row[k] for k in ("times", "peak", "run")} if "times" in row else None
+        results.setdefault((row["model"], row["batch"]), {})[row["runtime"]] = entry
+    print(saved["environment"])
+    print(
+        f"physical peak ({flop_per_cycle(facts)['isa']}, {facts['mhz']:.0f} MHz from "
+        f"{facts['mhz_source']}): " + ", ".join(f"{p} {v:.0f}" for p, v in peaks.items())
+    )
+    gflop, best_conv, mious = saved["gflop_per_image"], saved["best_conv"], saved["mious"]
+    print(format_table(results, gflop, peaks, best_conv, mious))
+    return 0
 
 
 def main(argv=None) -> int:
@@ -443,8 +486,10 @@ def main(argv=None) -> int:
         print(json.dumps(run_row(runtime, model, path, int(batch), int(repeats))))
         return 0
     started = time.perf_counter()
-    facts = cpu_facts()
+    facts = cpu_facts(mhz_override=args.mhz)
     peaks = physical_peaks(facts)
+    if args.table_from:
+        return print_saved_table(args.table_from, facts, peaks)
     print(environment(facts), flush=True)
     print(
         f"physical peak ({flop_per_cycle(facts)['isa']}): "
