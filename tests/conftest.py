@@ -4,6 +4,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -15,6 +16,28 @@ def tiny_model_path(tmp_path_factory):
     keras.utils.set_random_seed(0)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     segnet_tf.get_model("segnet_basic", 11, width=1 / 16).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def decisive_model_path(tmp_path_factory):
+    """A saved 11-class SegNet-Basic at 1/16 width whose logits are scaled to std 4.
+
+    Random weights give near-uniform probabilities, whose argmax a rounding-level change
+    flips; scaled logits make most pixels' class clear, so that a reduced-precision copy
+    (bfloat16, int8) can be checked to agree with float32 on them.
+    """
+    import segnet_tf
+
+    keras.utils.set_random_seed(0)
+    model = segnet_tf.get_model("segnet_basic", 11, width=1 / 16)
+    classifier = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][-1]
+    images = np.random.default_rng(0).uniform(0, 255, (1, 40, 56, 3)).astype("float32")
+    scale = 4.0 / float(np.std(model(images, training=False)))
+    classifier.kernel.assign(classifier.kernel * scale)
+    classifier.bias.assign(classifier.bias * scale)
+    path = tmp_path_factory.mktemp("decisive") / "decisive.keras"
+    model.save(path)
     return path
 
 

@@ -13,6 +13,7 @@ from segnet_tf import demo as ds
 from segnet_tf.classes import ClassList
 from segnet_tf.demo import samples as demo_samples
 from segnet_tf.inference import Segmenter
+from segnet_tf.precision import auto_precision  # the precision the page computes in
 from segnet_tf.visualize import InsideSegNet
 
 st = pytest.importorskip("streamlit", reason="the demo needs streamlit: pip install -e '.[demo]'")
@@ -127,7 +128,8 @@ def test_camvid_sample_produces_the_models_mask_and_confidence(monkeypatch, mode
     assert app.metric[0].label == "Inference time" and app.metric[0].value.endswith("ms")
     # The legend lists the classes of the mask that the model itself predicts.
     image = ds.load_sample(ds.list_samples()[1])
-    expected = ds.segment(Segmenter.from_file(models["segnet_basic"]), image)
+    segmenter = Segmenter.from_file(models["segnet_basic"], precision=auto_precision())
+    expected = ds.segment(segmenter, image)
     shares = ds.class_shares(expected.mask, segnet_tf.data.CAMVID_CLASSES)
     legend = texts(app.markdown)
     for share in shares:
@@ -158,7 +160,8 @@ def test_highlight_one_class_and_move_the_split(monkeypatch, models, camvid):
     highlight = app.selectbox[0]
     assert highlight.label == "Highlight one class" and highlight.value is None
     image = ds.load_sample(ds.list_samples()[0])
-    mask = ds.segment(Segmenter.from_file(models["segnet_basic"]), image).mask
+    segmenter = Segmenter.from_file(models["segnet_basic"], precision=auto_precision())
+    mask = ds.segment(segmenter, image).mask
     shares = ds.class_shares(mask, segnet_tf.data.CAMVID_CLASSES)
     # "All classes", then the classes present, largest first.
     assert highlight.options[0] == "All classes"

@@ -21,7 +21,6 @@ COMMANDS = {
     "evaluate": "segnet_tf.cli.evaluate",
     "adjust": "segnet_tf.cli.adjust",
     "demo": "segnet_tf.cli.demo",
-    "benchmark": "segnet_tf.cli.benchmark",
 }
 
 

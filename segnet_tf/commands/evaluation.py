@@ -23,6 +23,7 @@ from segnet_tf.commands.model_data import (
 )
 from segnet_tf.config_fields import CommandConfig, ConfigError
 from segnet_tf.data_sources import get_data_source, normalize_split
+from segnet_tf.precision import PRECISIONS
 from segnet_tf.training.config import seed_check
 
 CONFIG_FILE = "eval_config.json"
@@ -33,8 +34,10 @@ class EvaluateConfig(CommandConfig):
     """What ``evaluate`` scores, on which data, and where it writes.
 
     Args:
-        model: A ``.keras`` model file (e.g. a run's ``best.keras``) or the name of a
-            bundled preset.
+        model: A ``.keras`` model file (e.g. a run's ``best.keras``), the name of a
+            bundled preset, or an exported model (a ``.tflite`` or ``.onnx`` file, or
+            a SavedModel version folder), which is then run itself, to measure what is
+            deployed.
         data: Data source name; None takes the one of the ``config.json`` beside the
             model (a training run's folder).
         data_dir: Folder of the camvid / folder source; None: the run's.
@@ -43,6 +46,7 @@ class EvaluateConfig(CommandConfig):
         mc_samples: Monte-Carlo dropout samples for Bayesian models; 0: one pass.
         flip: Average each image's logits with those of its mirror image (2x compute;
             not with ``mc_samples``).
+        precision: Compute precision of a Keras model: ``float32`` or ``bfloat16``.
         limit: Evaluate only the first N images; None: all.
         boundary: Compute boundary F1 (the slowest score).
         synthetic_images: Synthetic source: its training scene count; None: the run's.
@@ -71,6 +75,12 @@ class EvaluateConfig(CommandConfig):
         False,
         "average each image's logits with those of its mirror image (2x compute)",
         check=cf.flag_value,
+    )
+    precision: str = cf.option(
+        "float32",
+        "compute precision of a Keras model",
+        choices=PRECISIONS,
+        check=cf.choice(PRECISIONS),
     )
     limit: int | None = cf.option(
         None,
@@ -107,6 +117,20 @@ class EvaluateConfig(CommandConfig):
     )
 
     def check_fields(self) -> None:
+        from segnet_tf.export.runners import is_exported_model
+
+        if is_exported_model(self.model):
+            # An exported model runs as it was exported.
+            if self.mc_samples:
+                raise ConfigError(
+                    "mc_samples", self.mc_samples, "0 for an exported model (a Keras model only)"
+                )
+            if self.precision != "float32":
+                raise ConfigError(
+                    "precision",
+                    self.precision,
+                    "float32 for an exported model, which runs in the precision it was exported in",
+                )
         if self.flip and self.mc_samples > 0:
             raise ConfigError(
                 "flip",
@@ -217,7 +241,18 @@ def evaluate(
     )
     if resolved.limit is not None:
         dataset = dataset.take(resolved.limit)
-    model = load_trained_model(resolved.model, compile=False)
+    from segnet_tf.export.runners import is_exported_model
+
+    if is_exported_model(resolved.model):
+        from segnet_tf.export.runners import ExportedModel
+
+        model = ExportedModel(resolved.model)
+    else:
+        from segnet_tf.precision import with_precision
+
+        model = with_precision(
+            load_trained_model(resolved.model, compile=False), resolved.precision
+        )
     if resolved.mc_samples:
         from segnet_tf.models import has_mc_dropout
 

@@ -6,6 +6,12 @@
 - ``tflite``: ``out/<name>.tflite``, ``serving_default`` only, builtin ops only;
 - ``onnx``: ``out/<name>.onnx``, ``serving_default`` only (needs ``segnet_tf[onnx]``).
 
+Faster variants: ``precision="bfloat16"`` (SavedModel computing in bfloat16, uint8 in
+and float32 out, for CPUs with AMX or AVX512-BF16); ``quantize="dynamic"`` (TFLite
+with int8 weights, ``<name>_dynamic.tflite``); ``quantize="int8"`` (full-integer TFLite
+or static QDQ ONNX, calibrated on ``calibration_images`` training images of ``data`` /
+``data_dir``, ``<name>_int8.tflite`` / ``<name>_int8.onnx``).
+
 The resolved config goes beside the export, to ``<export>.config.json`` (e.g.
 ``serving/camvid_segnet/1.config.json``; TensorFlow Serving loads only all-digit
 version folders).
@@ -18,10 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segnet_tf import config_fields as cf
-from segnet_tf.commands.model_arg import model_help, preset_name
+from segnet_tf.commands.model_arg import model_file, model_help, preset_name
+from segnet_tf.commands.model_data import data_dir_field, data_field, resolve_data_source
 from segnet_tf.config_fields import CommandConfig, ConfigError
+from segnet_tf.precision import PRECISIONS
 
 FORMATS = ("saved_model", "tflite", "onnx")
+QUANTIZATIONS = ("none", "dynamic", "int8")  # segnet_tf.export.tflite's, without TF
 
 
 def _plain_name(value) -> str | None:
@@ -49,6 +58,14 @@ class ExportConfig(CommandConfig):
         keep_mc_dropout: SavedModel of a Bayesian model: keep Monte-Carlo dropout on
             (one random sample per request) instead of the deterministic
             weight-averaging prediction.
+        precision: SavedModel compute precision, ``float32`` or ``bfloat16`` (uint8 in
+            and float32 out either way).
+        quantize: ``none``; ``dynamic`` (TFLite, int8 weights); ``int8`` (TFLite full
+            integer, or ONNX static QDQ), calibrated on training images.
+        calibration_images: ``quantize="int8"``: training images to calibrate on.
+        data: ``quantize="int8"``: the data source of the calibration images; None: the
+            run's (from the ``config.json`` beside the model).
+        data_dir: Its folder; None: the run's.
     """
 
     model: str = cf.option(
@@ -83,10 +100,54 @@ class ExportConfig(CommandConfig):
         check=cf.flag_value,
     )
 
+    precision: str = cf.option(
+        "float32",
+        "SavedModel compute precision; bfloat16 keeps uint8 in and float32 out",
+        choices=PRECISIONS,
+        check=cf.choice(PRECISIONS),
+    )
+    quantize: str = cf.option(
+        "none",
+        "TFLite: dynamic (int8 weights) or int8 (full integer, calibrated); ONNX: int8",
+        choices=QUANTIZATIONS,
+        check=cf.choice(QUANTIZATIONS),
+    )
+    calibration_images: int = cf.option(
+        64, "--quantize int8: training images to calibrate on", metavar="N", check=cf.count(1)
+    )
+    data: str | None = data_field()
+    data_dir: str | None = data_dir_field()
+
     def check_fields(self) -> None:
         if self.keep_mc_dropout and self.format != "saved_model":
             raise ConfigError(
                 "keep_mc_dropout", True, "false: it only applies to the saved_model format"
+            )
+        if self.precision != "float32" and self.format != "saved_model":
+            raise ConfigError(
+                "precision",
+                self.precision,
+                "float32 outside the saved_model format (a faster TFLite or ONNX file is "
+                "a quantized one: dynamic or int8)",
+            )
+        if self.quantize != "none" and self.format == "saved_model":
+            raise ConfigError(
+                "quantize", self.quantize, "none for saved_model (it applies to tflite and onnx)"
+            )
+        if self.quantize == "dynamic" and self.format == "onnx":
+            raise ConfigError("quantize", self.quantize, "none or int8 for the onnx format")
+        if (
+            self.quantize == "int8"
+            and self.data is None
+            and self.data_dir is None
+            and preset_name(self.model) is not None
+        ):
+            # A preset has no run config to take the calibration data from.
+            raise ConfigError(
+                "data",
+                None,
+                "a data source to calibrate int8 on (e.g. camvid, with its data folder "
+                "../shared/camvid): a preset has no training run to take it from",
             )
 
 
@@ -128,6 +189,13 @@ def export(config: ExportConfig) -> ExportResult:
     from segnet_tf.commands.model_arg import load_segmenter
     from segnet_tf.export import export_onnx, export_saved_model, export_tflite
 
+    representative = None
+    if config.quantize == "int8":
+        from segnet_tf.export.calibration import training_images
+
+        data, source = resolve_data_source(model_file(config.model), config.data, config.data_dir)
+        representative = training_images(data, config.calibration_images, **source)
+
     segmenter = load_segmenter(config.model)
     model = segmenter.model
     # A preset exports under its own name (serving/camvid_segnet/1/), which says which
@@ -143,11 +211,25 @@ def export(config: ExportConfig) -> ExportResult:
             classes=segmenter.classes,
             pad_to_multiple=config.pad_to_multiple,
             keep_mc_dropout=config.keep_mc_dropout,
+            precision=config.precision,
         )
     elif config.format == "tflite":
-        path = export_tflite(model, out / f"{name}.tflite", config.pad_to_multiple)
+        path = export_tflite(
+            model,
+            out / f"{name}{_quantized_suffix(config)}.tflite",
+            config.pad_to_multiple,
+            quantize=config.quantize,
+            representative_images=representative,
+        )
     else:
-        path = export_onnx(model, out / f"{name}.onnx", config.opset, config.pad_to_multiple)
+        path = export_onnx(
+            model,
+            out / f"{name}{_quantized_suffix(config)}.onnx",
+            config.opset,
+            config.pad_to_multiple,
+            quantize=config.quantize,
+            representative_images=representative,
+        )
     path = Path(path)
     version = int(path.name) if config.format == "saved_model" else config.version
     resolved = dataclasses.replace(config, name=name, version=version)
@@ -157,3 +239,8 @@ def export(config: ExportConfig) -> ExportResult:
         removed_mc_dropout=segmenter.is_bayesian and not config.keep_mc_dropout,
         config=resolved,
     )
+
+
+def _quantized_suffix(config: ExportConfig) -> str:
+    """``_dynamic`` / ``_int8`` for a quantized file, so it never replaces the float one."""
+    return "" if config.quantize == "none" else f"_{config.quantize}"

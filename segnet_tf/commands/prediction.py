@@ -24,6 +24,7 @@ from segnet_tf import config_fields as cf
 from segnet_tf.commands.model_arg import load_segmenter as load_model_arg
 from segnet_tf.commands.model_arg import model_help
 from segnet_tf.config_fields import CommandConfig
+from segnet_tf.precision import PRECISIONS
 
 CONFIG_FILE = "predict_config.json"
 DEFAULT_ALPHA = 0.5
@@ -53,6 +54,8 @@ class PredictConfig(CommandConfig):
         tile_size: Largest side run in one pass; None: the Segmenter's (1024).
         max_pixels: Larger images are downscaled to this many pixels first; None: the
             Segmenter's (8000000).
+        precision: Network compute precision, ``float32`` or ``bfloat16`` (faster on
+            CPUs with AMX or AVX512-BF16).
         video_masks: For videos, also write one class-id mask PNG per frame.
         max_frames: For videos, segment only the first N frames; None: all.
     """
@@ -100,6 +103,12 @@ class PredictConfig(CommandConfig):
         "larger images are downscaled to this many pixels first (default: 8000000)",
         metavar="N",
         check=cf.count(1, optional=True),
+    )
+    precision: str = cf.option(
+        "float32",
+        "network compute precision (bfloat16 is faster on CPUs with AMX or AVX512-BF16)",
+        choices=PRECISIONS,
+        check=cf.choice(PRECISIONS),
     )
     video_masks: bool = cf.option(
         False,
@@ -279,7 +288,7 @@ def load_segmenter(config: PredictConfig):
     """The Segmenter of ``config.model`` with the config's classes and size limits."""
     from segnet_tf.classes import read_class_list
 
-    kwargs = {}
+    kwargs = {"precision": config.precision}
     if config.tile_size is not None:
         kwargs["tile_size"] = config.tile_size
     if config.max_pixels is not None:

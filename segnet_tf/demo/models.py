@@ -11,6 +11,7 @@ from pathlib import Path
 from segnet_tf.atomic_files import write_bytes_atomic
 from segnet_tf.classes import parse_class_list
 from segnet_tf.inference import PRESETS_DIR, Segmenter
+from segnet_tf.precision import auto_precision
 
 MODEL_ENV = "SEGNET_DEMO_MODEL"
 """Environment variable naming the ``.keras`` file the demo opens with."""
@@ -117,6 +118,7 @@ def load_segmenter(
     path: str | os.PathLike,
     classes_json: bytes | None = None,
     warm_up: tuple[int, int] | None = WARM_UP_SIZE,
+    precision: str | None = None,
 ) -> Segmenter:
     """Load a model file, with class names from an uploaded JSON if given, and warm it up.
 
@@ -126,6 +128,8 @@ def load_segmenter(
             None to use the model's sidecar file or the defaults.
         warm_up: ``(height, width)`` of one blank prediction run now, so that the first
             image's inference time is the model's and not its start-up; None for none.
+        precision: ``"float32"`` or ``"bfloat16"``; by default bfloat16 where the CPU
+            multiplies it natively (AMX or AVX512-BF16), else float32.
 
     Raises:
         ValueError: If the model or the class list cannot be loaded.
@@ -133,7 +137,8 @@ def load_segmenter(
     classes = None
     if classes_json is not None:
         classes = parse_class_list(classes_json, "class list")
-    segmenter = Segmenter.from_file(path, classes=classes)
+    precision = auto_precision() if precision is None else precision
+    segmenter = Segmenter.from_file(path, classes=classes, precision=precision)
     if warm_up is not None:
         segmenter.warm_up(*warm_up)
     return segmenter
@@ -148,6 +153,7 @@ class ModelInfo:
     num_classes: int
     bayesian: bool
     has_inside_view: bool
+    precision: str = "float32"
 
 
 def describe_model(segmenter: Segmenter) -> ModelInfo:
@@ -161,4 +167,5 @@ def describe_model(segmenter: Segmenter) -> ModelInfo:
         num_classes=segmenter.num_classes,
         bayesian=bool(segmenter.is_bayesian),
         has_inside_view=has_inside_view(model),
+        precision=segmenter.precision,
     )

@@ -484,6 +484,11 @@ def main() -> None:
         f"**{info.name}** · {info.parameters / 1e6:.2f} M parameters · {info.num_classes} "
         "classes" + (" · Bayesian (MC dropout)" if info.bayesian else "")
     )
+    st.sidebar.caption(
+        "Computes in bfloat16: this CPU multiplies it natively (AMX or AVX512-BF16)."
+        if info.precision == "bfloat16"
+        else "Computes in float32 (this CPU has no native bfloat16)."
+    )
     settings = {"mc_samples": None, "measure": "variance"}
     if info.bayesian:
         st.sidebar.header("Uncertainty")

@@ -13,6 +13,7 @@ from segnet_tf.atomic_files import remove_stale_staging_dirs, staging_dir_name
 from segnet_tf.classes import ClassList
 from segnet_tf.export.portable import without_mc_dropout
 from segnet_tf.export.serving import SegmentationServingModule
+from segnet_tf.precision import check_precision, with_precision
 
 STAGING_PREFIX = ".export-"
 
@@ -32,6 +33,7 @@ def export_saved_model(
     classes: ClassList | None = None,
     pad_to_multiple: int = 1,
     keep_mc_dropout: bool = False,
+    precision: str = "float32",
 ) -> Path:
     """Save ``model`` as a SavedModel with ``serving_default`` and ``serve_image_bytes``.
 
@@ -60,12 +62,17 @@ def export_saved_model(
             request is one random sample. By default it is removed, giving the
             deterministic "weight averaging" prediction (see
             :func:`~segnet_tf.export.portable.without_mc_dropout`).
+        precision: ``"float32"`` or ``"bfloat16"``: the network computes in bfloat16
+            (weights stored float32, read as bfloat16); the signatures still take uint8
+            images and return float32 probabilities. Faster where the serving CPU has
+            native bfloat16 (AMX, AVX512-BF16).
 
     Returns:
         The version directory ``out_dir/name/version``.
 
     Raises:
-        ValueError: If the version exists already or is not a positive int.
+        ValueError: If the version exists already or is not a positive int, or the
+            precision is unknown.
     """
     name = name or model.name
     if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name:
@@ -75,8 +82,10 @@ def export_saved_model(
         isinstance(version, bool) or not isinstance(version, int) or version < 1
     ):
         raise ValueError(f"`version` must be a positive int; got {version!r}.")
+    check_precision(precision)
     if not keep_mc_dropout:
         model = without_mc_dropout(model)
+    model = with_precision(model, precision)
     module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple)
     model_dir = Path(out_dir) / name
     if version is None:

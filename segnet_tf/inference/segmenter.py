@@ -16,6 +16,7 @@ from segnet_tf.inference import tiling
 from segnet_tf.inference.class_info import check_classes, default_classes, read_sidecar_classes
 from segnet_tf.inference.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
 from segnet_tf.models import has_mc_dropout, mc_predict
+from segnet_tf.precision import with_precision
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 """Where bundled models live: ``<name>.keras`` plus optional ``<name>.json`` metadata."""
@@ -97,6 +98,11 @@ class Segmenter:
         tile_overlap: Overlap between tiles in pixels. Defaults to 64.
         max_pixels: Largest number of pixels the network is run on, over all tiles.
             Defaults to 8 000 000.
+        precision: ``"float32"`` (default) or ``"bfloat16"``: the network computes in
+            bfloat16 (weights read as bfloat16, Keras' ``mixed_bfloat16`` policy) and
+            the probabilities are still float32. Faster only on CPUs with native
+            bfloat16 (see :func:`~segnet_tf.precision.cpu_has_native_bf16`).
+            ``model`` is then copied, not changed; ``self.model`` is the copy.
 
     Example:
 
@@ -113,9 +119,12 @@ class Segmenter:
         tile_size: int = DEFAULT_TILE_SIZE,
         tile_overlap: int = DEFAULT_TILE_OVERLAP,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        precision: str = "float32",
     ):
         if not isinstance(model, keras.Model):
             raise ValueError(f"`model` must be a keras.Model; got {type(model).__name__}.")
+        model = with_precision(model, precision)  # checks `precision` first
+        self.precision = precision
         output_shape = model.output_shape
         if not isinstance(output_shape, tuple) or len(output_shape) != 4 or not output_shape[-1]:
             raise ValueError(

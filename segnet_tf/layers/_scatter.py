@@ -14,7 +14,7 @@ def scatter_into_zeros(values, positions, size):
     Why `SparseToDense`: on CPU it writes each value with a plain store, while
     `tf.math.unsorted_segment_sum` evaluates an Eigen expression per value and
     `tf.scatter_nd` is slower still: at a [4, 360, 480, 64] output, 50 ms against
-    150 ms and 322 ms (`python scripts/benchmark_layers.py`, which also times the
+    150 ms and 322 ms (`python benchmarks/layers.py`, which also times the
     layers built on it). `validate_indices=False` skips only the sortedness check,
     not the bounds check.
 

@@ -5,7 +5,7 @@ photometric jitter) over CamVid ``train``, discards a warm-up (which also fills 
 decoded-data cache), then times full passes.
 
 Usage:
-    python scripts/benchmark_data.py --data-dir ../shared/camvid [--epochs 2]
+    python benchmarks/data.py --data-dir ../shared/camvid [--epochs 2]
 """
 
 from __future__ import annotations

@@ -5,15 +5,16 @@ warm-up, SGD with momentum, batch 4) and inference images/s (batch 1 and 8; a
 compiled `tf.function` call, batch normalisation folded into the convolutions
 unless `--no-fold`), for this package and, when PyTorch is installed (extra
 `bench`), for the same architecture written in PyTorch
-(`segnet_tf.benchmark.torch_models`), measured in the same process, repetitions
+(`benchmarks.torch_models`), measured in the same process, repetitions
 interleaved so that machine noise hits both alike. Every row gives the ratio
 ours / PyTorch and the convolution GFLOP/s reached, as a share of the GFLOP/s of
 a large matmul measured in the same run (the practical peak of the machine).
 Peak memory is measured in a fresh subprocess per framework and model (peak RSS
 above the RSS after building).
 
-    python scripts/benchmark.py [--quick] [--precision float32 bfloat16]
-    segnet benchmark --quick
+    python benchmarks/throughput.py [--quick] [--precision float32 bfloat16]
+
+Run from a source checkout: the benchmarks are not part of the installed package.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make `benchmarks` importable
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 MODELS = ("segnet_basic", "segnet")
 SIZES = ((180, 240), (360, 480))
@@ -214,7 +219,7 @@ def _torch_context(precision: str):
 def build_torch(name: str, precision: str, channels_last: bool = False):
     import torch
 
-    from segnet_tf.benchmark.torch_models import build_torch_model
+    from benchmarks.torch_models import build_torch_model
 
     torch.manual_seed(0)
     model = build_torch_model(name, NUM_CLASSES)
@@ -344,8 +349,7 @@ def memory_probe(framework: str, name: str, size, precision: str) -> dict:
 def measure_memory(framework, name, size, precision) -> dict:
     command = [
         sys.executable,
-        "-m",
-        "segnet_tf.benchmark.run",
+        str(Path(__file__).resolve()),
         "--memory-probe",
         framework,
         name,
@@ -534,7 +538,7 @@ def run(args) -> int:
     for precision, peak in peaks.items():
         print(f"peak: {MATMUL_N}x{MATMUL_N} {precision} matmul = {peak:.0f} GFLOP/s", flush=True)
 
-    from segnet_tf.benchmark.flops import conv_flops_per_image
+    from benchmarks.flops import conv_flops_per_image
     from segnet_tf.models import fold_batch_norm
 
     rows, memory = [], {}

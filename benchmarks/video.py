@@ -7,7 +7,7 @@ One warm-up frame first (tracing), then the timed runs, interleaved; the medians
 are printed.
 CPU timings on a shared machine are noisy: compare within one run.
 
-    python scripts/benchmark_video.py [--preset camvid_segnet] [--frames 30] [--repeats 3]
+    python benchmarks/video.py [--preset camvid_segnet] [--frames 30] [--repeats 3]
 """
 
 import argparse

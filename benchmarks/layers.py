@@ -6,7 +6,7 @@ timed in the same run, interleaved, and the ratio is printed. A second table tim
 the scatter alone (forward) with each of TensorFlow's scatter ops that could do it,
 which is why the layers use `SparseToDense`.
 
-    python scripts/benchmark_layers.py [--repeats 60]
+    python benchmarks/layers.py [--repeats 60]
 """
 
 import argparse
