@@ -11,6 +11,7 @@ Examples:
   segnet evaluate model.keras --data camvid --data-dir ../shared/camvid --split test
   segnet evaluate camvid_segnet --data camvid --data-dir ../shared/camvid --split test
   segnet evaluate runs/bayes/best.keras --split test --mc-samples 8
+  segnet evaluate camvid_segnet --split val --tta flip+scales:0.75,1,1.25
 """
 
 import argparse
@@ -46,7 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--flip",
         action="store_true",
-        help="average each image's logits with those of its mirror image (2x compute)",
+        help="average each image's prediction with its mirror image's (2x compute; the "
+        "same as --tta flip)",
+    )
+    parser.add_argument(
+        "--tta",
+        metavar="SPEC",
+        help="test-time augmentation: flip, scales:0.75,1,1.25 or flip+scales:0.75,1,1.25 "
+        "(mean softmax over the flipped and rescaled passes)",
     )
     parser.add_argument(
         "--limit", type=int, metavar="N", help="evaluate only the first N images (quick checks)"
@@ -85,6 +93,16 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--mc-samples {args.mc_samples} is invalid; expected >= 0.")
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit {args.limit} is invalid; expected >= 1.")
+    from segnet_tf.inference.test_time import TestTimeAugmentation
+
+    try:
+        tta = TestTimeAugmentation.parse(args.tta)
+    except ValueError as err:
+        raise ValueError(f"--tta: {err}") from None
+    if args.flip:
+        tta = TestTimeAugmentation(flip=True, scales=tta.scales)
+    if args.mc_samples and not tta.is_identity:
+        raise ValueError("choose --mc-samples or --flip/--tta, not both.")
     model_path = model_file(args.model)
     data, source = resolve_data_source(
         model_path, args.data, args.data_dir, args.synthetic_images, args.image_size, args.seed
@@ -128,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         ignore_class=classes.void_id,
         class_names=classes.class_names,
         mc_samples=args.mc_samples,
-        flip=args.flip,
+        tta=tta,
         boundary=not args.no_boundary,
         verbose=1 if sys.stdout.isatty() else 2,  # 2: one summary line
     )
@@ -139,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         "split": split,
         "batch_size": args.batch_size,
         "mc_samples": args.mc_samples,
-        "flip": args.flip,
+        "flip": tta.flip,
+        "tta": str(tta),
         "limit": args.limit,
         "boundary": not args.no_boundary,
         "synthetic_images": source["synthetic_images"] if data == "synthetic" else None,

@@ -53,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="SavedModel of a Bayesian model: keep dropout on (one random sample per request)",
     )
+    parser.add_argument(
+        "--tta",
+        metavar="SPEC",
+        help="SavedModel: add a serve_images_tta signature averaging test-time augmentation "
+        "in-graph, e.g. flip or flip+scales:0.75,1,1.25",
+    )
 
 
 def run(args) -> int:
@@ -60,6 +66,14 @@ def run(args) -> int:
         raise ValueError(f"--pad-to-multiple must be >= 1; got {args.pad_to_multiple}.")
     if args.keep_mc_dropout and args.format != "saved_model":
         raise ValueError("--keep-mc-dropout only applies to --format saved_model.")
+    if args.tta is not None and args.format != "saved_model":
+        raise ValueError("--tta only applies to --format saved_model (a serving signature).")
+    if args.tta is not None:
+        from segnet_tf.inference.test_time import TestTimeAugmentation
+
+        tta = TestTimeAugmentation.parse(args.tta)  # a bad spec fails before loading
+        if tta.is_identity:
+            raise ValueError(f"--tta {args.tta} adds no pass; expected e.g. flip.")
     from segnet_tf.export import export_onnx, export_saved_model, export_tflite
 
     segmenter = load_segmenter(args.model)
@@ -77,6 +91,7 @@ def run(args) -> int:
             classes=segmenter.classes,
             pad_to_multiple=args.pad_to_multiple,
             keep_mc_dropout=args.keep_mc_dropout,
+            tta=args.tta,
         )
     elif args.format == "tflite":
         path = export_tflite(model, out / f"{name}.tflite", args.pad_to_multiple)

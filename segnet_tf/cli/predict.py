@@ -53,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Monte-Carlo dropout passes (Bayesian models); also writes uncertainty maps",
     )
     parser.add_argument(
+        "--tta",
+        metavar="SPEC",
+        help="test-time augmentation, e.g. flip or flip+scales:0.75,1,1.25 (one pass each)",
+    )
+    parser.add_argument(
         "--alpha", type=float, default=DEFAULT_ALPHA, help="overlay opacity (default 0.5)"
     )
     parser.add_argument("--no-legend", action="store_true", help="overlays without legend")
@@ -193,6 +198,13 @@ def load_segmenter(args):
         kwargs["tile_size"] = args.tile_size
     if args.max_pixels is not None:
         kwargs["max_pixels"] = args.max_pixels
+    if args.tta is not None:
+        from segnet_tf.inference.test_time import TestTimeAugmentation
+
+        try:
+            kwargs["tta"] = TestTimeAugmentation.parse(args.tta)
+        except ValueError as err:
+            raise ValueError(f"--tta: {err}") from None
     if args.classes:
         kwargs["classes"] = parse_classes_json(
             Path(args.classes).read_text(encoding="utf-8"), args.classes
@@ -235,6 +247,8 @@ def run(args) -> int:
         reasons = "; ".join(f"{p}: {r}" for p, r in failures)
         raise ValueError(f"no images to segment, nor videos ({reasons}).")
     segmenter = load_segmenter(args)
+    if args.mc_samples is not None and not segmenter.tta.is_identity:
+        raise ValueError("choose --mc-samples or --tta, not both.")
     if args.mc_samples is not None and not segmenter.is_bayesian:
         raise ValueError(
             f"--mc-samples needs a Bayesian model with Monte-Carlo dropout; {args.model} has none."

@@ -32,6 +32,7 @@ def export_saved_model(
     classes: ClassList | None = None,
     pad_to_multiple: int = 1,
     keep_mc_dropout: bool = False,
+    tta=None,
 ) -> Path:
     """Save ``model`` as a SavedModel with ``serving_default`` and ``serve_image_bytes``.
 
@@ -60,6 +61,9 @@ def export_saved_model(
             request is one random sample. By default it is removed, giving the
             deterministic "weight averaging" prediction (see
             :func:`~segnet_tf.export.portable.without_mc_dropout`).
+        tta: Test-time augmentation (e.g. ``"flip+scales:0.75,1,1.25"``) of an extra
+            ``serve_images_tta`` signature (uint8 images in, like ``serving_default``);
+            None adds none. See :class:`SegmentationServingModule`.
 
     Returns:
         The version directory ``out_dir/name/version``.
@@ -77,7 +81,7 @@ def export_saved_model(
         raise ValueError(f"`version` must be a positive int; got {version!r}.")
     if not keep_mc_dropout:
         model = without_mc_dropout(model)
-    module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple)
+    module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple, tta=tta)
     model_dir = Path(out_dir) / name
     if version is None:
         version = next_version(model_dir)
