@@ -122,6 +122,10 @@ class TestTimeAugmentation:
 
 NO_TTA = TestTimeAugmentation()
 
+CAMVID_VAL_CHOICE = TestTimeAugmentation(flip=True, scales=(0.75, 1.0, 1.25, 1.5))
+"""The setting of best mean IoU on CamVid's validation split for the bundled
+``camvid_segnet`` preset (README, "CamVid results"); the demo's toggle uses it."""
+
 
 def _resize(x: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
     # Bilinear without antialiasing, as the training pipeline and the models' own
