@@ -186,6 +186,7 @@ def test_cli_evaluate_tta_and_flip_alias(tmp_path, capsys):
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
     settings = json.loads((tmp_path / "a" / "eval_config.json").read_text())
     assert metrics["tta"] == settings["tta"] == "flip+scales:0.75,1" and metrics["flip"] is True
+    assert "test-time augmentation flip+scales:0.75,1 (4 passes): " in capsys.readouterr().out
     assert main([*base, "--flip", "--output-dir", str(tmp_path / "b")]) == 0
     assert json.loads((tmp_path / "b" / "metrics.json").read_text())["tta"] == "flip"
     capsys.readouterr()

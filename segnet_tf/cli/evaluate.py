@@ -170,5 +170,10 @@ def run(args: argparse.Namespace) -> int:
         result, output_dir, classes.class_names, extra={"split": split, "model": args.model}
     )
     print(format_results(result))
+    if result["seconds_per_image"] is not None:
+        print(
+            f"test-time augmentation {tta} ({tta.passes} pass{'es' if tta.passes > 1 else ''}): "
+            f"{1000 * result['seconds_per_image']:.1f} ms per image in the network"
+        )
     print(f"segnet evaluate: wrote {paths['metrics']} and {paths['confusion_matrix']}")
     return 0
