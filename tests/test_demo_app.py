@@ -98,8 +98,9 @@ def test_page_renders_with_controls_and_no_cartoon_samples(monkeypatch, models):
     assert app.slider(key="opacity").value == 0.5
     assert app.radio(key="model_source").options[0].startswith("segnet_basic.keras")
     assert "Road" in texts(app.markdown)  # the legend of the model's classes
-    # Not a Bayesian model: no Monte-Carlo controls.
-    assert not app.toggle and not app.error
+    # Not a Bayesian model: no Monte-Carlo controls; test-time augmentation is off.
+    assert [t.key for t in app.toggle] == ["tta_on"] and not app.toggle(key="tta_on").value
+    assert not app.error
 
 
 def test_the_package_page_runs_on_its_own(monkeypatch, models):
@@ -291,3 +292,20 @@ def test_uploaded_model_with_its_class_list(monkeypatch, models, tmp_path):
 def test_upload_limit_matches_the_streamlit_config():
     config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == ds.MAX_UPLOAD_MB
+
+
+def test_test_time_augmentation_toggle_segments_with_it(monkeypatch, models, camvid):
+    from segnet_tf.inference.test_time import CAMVID_VAL_CHOICE
+
+    app = start(monkeypatch, models["segnet_basic"], camvid)
+    app.multiselect(key="samples").set_value(["camvid:frame1.png"]).run()
+    app.toggle(key="tta_on").set_value(True).run()
+    assert not app.exception and not app.error
+    image = ds.load_sample(ds.list_samples()[1])
+    segmenter = Segmenter.from_file(models["segnet_basic"], precision=auto_precision())
+    expected = ds.segment(segmenter, image, tta=str(CAMVID_VAL_CHOICE))
+    plain = ds.segment(segmenter, image)
+    assert not np.array_equal(expected.mask, plain.mask)  # the toggle makes a difference
+    legend = texts(app.markdown)
+    for share in ds.class_shares(expected.mask, segnet_tf.data.CAMVID_CLASSES):
+        assert f'<span>{share.name}</span><span class="pct">{share.share:.1%}</span>' in legend

@@ -48,6 +48,16 @@ def run(args: argparse.Namespace) -> int:
     except cf.ConfigError as err:
         raise ValueError(cf.cli_message(EvaluateConfig, err)) from None
     print(format_results(result.metrics))
+    seconds = result.metrics.get("seconds_per_image")
+    if seconds is not None:
+        from segnet_tf.inference.test_time import TestTimeAugmentation
+
+        tta = TestTimeAugmentation.parse(result.metrics["tta"])
+        passes = f"{tta.passes} pass{'es' if tta.passes > 1 else ''}"
+        print(
+            f"test-time augmentation {tta} ({passes}): "
+            f"{1000 * seconds:.1f} ms per image in the network"
+        )
     paths = result.paths
     print(f"segnet evaluate: wrote {paths['metrics']} and {paths['confusion_matrix']}")
     return 0

@@ -20,6 +20,7 @@ from segnet_tf.commands.model_data import (
     progress_verbosity,
     resolve_data_source,
     split_check,
+    tta_field,
 )
 from segnet_tf.config_fields import CommandConfig, ConfigError
 from segnet_tf.data_sources import get_data_source, normalize_split
@@ -44,8 +45,10 @@ class EvaluateConfig(CommandConfig):
         split: ``train``, ``validation`` (``val``) or ``test``.
         batch_size: Images per batch.
         mc_samples: Monte-Carlo dropout samples for Bayesian models; 0: one pass.
-        flip: Average each image's logits with those of its mirror image (2x compute;
-            not with ``mc_samples``).
+        flip: Average each image's prediction with its mirror image's (2x compute;
+            not with ``mc_samples``); the same as ``tta="flip"``, and added to ``tta``.
+        tta: Test-time augmentation, e.g. ``"flip+scales:0.75,1,1.25"``: the mean
+            softmax over the flipped and rescaled passes is scored; None: one pass.
         precision: Compute precision of a Keras model: ``float32`` or ``bfloat16``.
         limit: Evaluate only the first N images; None: all.
         boundary: Compute boundary F1 (the slowest score).
@@ -73,8 +76,13 @@ class EvaluateConfig(CommandConfig):
     )
     flip: bool = cf.option(
         False,
-        "average each image's logits with those of its mirror image (2x compute)",
+        "average each image's prediction with its mirror image's (2x compute; the same "
+        "as --tta flip)",
         check=cf.flag_value,
+    )
+    tta: str | None = tta_field(
+        "test-time augmentation: flip, scales:0.75,1,1.25 or flip+scales:0.75,1,1.25 "
+        "(mean softmax over the flipped and rescaled passes)"
     )
     precision: str = cf.option(
         "float32",
@@ -138,6 +146,16 @@ class EvaluateConfig(CommandConfig):
                 "false with mc_samples > 0: choose Monte-Carlo sampling or flip averaging, "
                 "not both",
             )
+        if self.tta is not None and self.mc_samples > 0:
+            from segnet_tf.inference.test_time import TestTimeAugmentation
+
+            if not TestTimeAugmentation.parse(self.tta).is_identity:
+                raise ConfigError(
+                    "tta",
+                    self.tta,
+                    "none with mc_samples > 0: choose Monte-Carlo sampling or test-time "
+                    "augmentation, not both",
+                )
 
 
 @dataclass
@@ -271,6 +289,7 @@ def evaluate(
         class_names=classes.class_names,
         mc_samples=resolved.mc_samples,
         flip=resolved.flip,
+        tta=resolved.tta,
         boundary=resolved.boundary,
         verbose=progress_verbosity(verbose),
     )

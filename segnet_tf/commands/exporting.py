@@ -25,7 +25,12 @@ from pathlib import Path
 
 from segnet_tf import config_fields as cf
 from segnet_tf.commands.model_arg import model_file, model_help, preset_name
-from segnet_tf.commands.model_data import data_dir_field, data_field, resolve_data_source
+from segnet_tf.commands.model_data import (
+    data_dir_field,
+    data_field,
+    resolve_data_source,
+    tta_field,
+)
 from segnet_tf.config_fields import CommandConfig, ConfigError
 from segnet_tf.precision import PRECISIONS
 
@@ -66,6 +71,8 @@ class ExportConfig(CommandConfig):
         data: ``quantize="int8"``: the data source of the calibration images; None: the
             run's (from the ``config.json`` beside the model).
         data_dir: Its folder; None: the run's.
+        tta: SavedModel: add a ``serve_images_tta`` signature averaging this test-time
+            augmentation in-graph (e.g. ``"flip+scales:0.75,1,1.25"``); None adds none.
     """
 
     model: str = cf.option(
@@ -117,8 +124,21 @@ class ExportConfig(CommandConfig):
     )
     data: str | None = data_field()
     data_dir: str | None = data_dir_field()
+    tta: str | None = tta_field(
+        "SavedModel: add a serve_images_tta signature averaging test-time augmentation "
+        "in-graph, e.g. flip or flip+scales:0.75,1,1.25"
+    )
 
     def check_fields(self) -> None:
+        if self.tta is not None:
+            from segnet_tf.inference.test_time import TestTimeAugmentation
+
+            if self.format != "saved_model":
+                raise ConfigError(
+                    "tta", self.tta, "unset outside the saved_model format (a serving signature)"
+                )
+            if TestTimeAugmentation.parse(self.tta).is_identity:
+                raise ConfigError("tta", self.tta, "an augmentation that adds a pass, e.g. flip")
         if self.keep_mc_dropout and self.format != "saved_model":
             raise ConfigError(
                 "keep_mc_dropout", True, "false: it only applies to the saved_model format"
@@ -212,6 +232,7 @@ def export(config: ExportConfig) -> ExportResult:
             pad_to_multiple=config.pad_to_multiple,
             keep_mc_dropout=config.keep_mc_dropout,
             precision=config.precision,
+            tta=config.tta,
         )
     elif config.format == "tflite":
         path = export_tflite(

@@ -31,6 +31,24 @@ def data_dir_field() -> Any:
     )
 
 
+def tta_check(value: Any) -> str | None:
+    """None, or a test-time augmentation spec that parses (e.g. ``flip+scales:0.75,1``)."""
+    if value is None:
+        return None
+    from segnet_tf.inference.test_time import TestTimeAugmentation  # imports TF
+
+    try:
+        TestTimeAugmentation.parse(value)
+    except ValueError:
+        return "none, flip, scales:S1,S2,... or flip+scales:S1,S2,... (scales in [0.125, 4])"
+    return None
+
+
+def tta_field(help_text: str) -> Any:
+    """The ``tta`` field of a command config: a test-time augmentation spec, or None."""
+    return cf.option(None, help_text, metavar="SPEC", check=tta_check)
+
+
 def split_check(value: Any) -> str | None:
     """A split name: train, validation (val) or test."""
     return None if is_split_name(value) else "train, validation (val) or test"

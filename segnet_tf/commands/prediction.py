@@ -23,7 +23,8 @@ from typing import Any
 from segnet_tf import config_fields as cf
 from segnet_tf.commands.model_arg import load_segmenter as load_model_arg
 from segnet_tf.commands.model_arg import model_help
-from segnet_tf.config_fields import CommandConfig
+from segnet_tf.commands.model_data import tta_field
+from segnet_tf.config_fields import CommandConfig, ConfigError
 from segnet_tf.precision import PRECISIONS
 
 CONFIG_FILE = "predict_config.json"
@@ -49,6 +50,8 @@ class PredictConfig(CommandConfig):
             else CamVid's for 11 classes, else generic names.
         mc_samples: Monte-Carlo dropout passes (Bayesian models), which also writes
             uncertainty maps; None: one deterministic pass.
+        tta: Test-time augmentation, e.g. ``"flip"`` or ``"flip+scales:0.75,1,1.25"``
+            (one network pass each); None: one pass. Not with ``mc_samples``.
         alpha: Overlay opacity in [0, 1].
         legend: Draw the class legend beside image overlays.
         tile_size: Largest side run in one pass; None: the Segmenter's (1024).
@@ -88,6 +91,9 @@ class PredictConfig(CommandConfig):
         metavar="N",
         check=cf.count(1, optional=True),
     )
+    tta: str | None = tta_field(
+        "test-time augmentation, e.g. flip or flip+scales:0.75,1,1.25 (one pass each)"
+    )
     alpha: float = cf.option(DEFAULT_ALPHA, "overlay opacity", metavar="A", check=cf.number(0, 1))
     legend: bool = cf.option(
         True, "draw the class legend beside image overlays", check=cf.flag_value
@@ -121,6 +127,18 @@ class PredictConfig(CommandConfig):
         metavar="N",
         check=cf.count(1, optional=True),
     )
+
+    def check_fields(self) -> None:
+        if self.tta is not None and self.mc_samples is not None:
+            from segnet_tf.inference.test_time import TestTimeAugmentation
+
+            if not TestTimeAugmentation.parse(self.tta).is_identity:
+                raise ConfigError(
+                    "tta",
+                    self.tta,
+                    "none with mc_samples: choose Monte-Carlo sampling or test-time "
+                    "augmentation, not both",
+                )
 
 
 @dataclass
@@ -288,7 +306,7 @@ def load_segmenter(config: PredictConfig):
     """The Segmenter of ``config.model`` with the config's classes and size limits."""
     from segnet_tf.classes import read_class_list
 
-    kwargs = {"precision": config.precision}
+    kwargs = {"precision": config.precision, "tta": config.tta}
     if config.tile_size is not None:
         kwargs["tile_size"] = config.tile_size
     if config.max_pixels is not None:

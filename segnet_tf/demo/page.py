@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from segnet_tf import demo as sd
+from segnet_tf.inference.test_time import CAMVID_VAL_CHOICE as TTA
 
 _LEGEND_CSS = """<style>
 .segnet-legend {display: grid; grid-template-columns: 1fr; gap: 4px; font-size: 0.9rem;}
@@ -59,8 +60,10 @@ def samples() -> dict[str, sd.Sample]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def analyse(ref: sd.ModelRef, image: sd.InputImage, mc_samples: int | None) -> sd.Analysis:
-    return sd.segment(load_model(ref), image, mc_samples)
+def analyse(
+    ref: sd.ModelRef, image: sd.InputImage, mc_samples: int | None, tta: str | None = None
+) -> sd.Analysis:
+    return sd.segment(load_model(ref), image, mc_samples, tta)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -424,7 +427,7 @@ def render_image(
         return
     segmenter = load_model(ref)
     with st.spinner(f"Segmenting {name}…"):
-        analysis = analyse(ref, image, settings["mc_samples"])
+        analysis = analyse(ref, image, settings["mc_samples"], settings["tta"])
     with st.container(border=True):
         title_col, time_col = st.columns([4, 1])
         title_col.subheader(name, anchor=False)
@@ -437,7 +440,8 @@ def render_image(
             f"{analysis.seconds * 1000:,.0f} ms",
             help="Wall-clock time of this prediction on this machine's CPU, without the "
             "model's start-up (it is warmed up when it loads)"
-            + (f"; {analysis.mc_samples} Monte-Carlo passes" if analysis.mc_samples else ""),
+            + (f"; {analysis.mc_samples} Monte-Carlo passes" if analysis.mc_samples else "")
+            + (f"; test-time augmentation {settings['tta']}" if settings["tta"] else ""),
         )
         notice = sd.domain_notice(analysis, segmenter.classes)
         if notice:
@@ -505,6 +509,15 @@ def main() -> None:
                 }.get,
                 key="uncertainty_measure",
             )
+    settings["tta"] = None
+    if not settings["mc_samples"] and st.sidebar.toggle(
+        "Test-time augmentation",
+        key="tta_on",
+        help=f"Average the predictions of the mirrored and rescaled photo ({TTA}: "
+        f"{TTA.passes} passes, chosen on CamVid's validation frames); slower, usually more "
+        "accurate. Not applied to video clips.",
+    ):
+        settings["tta"] = str(TTA)
     st.sidebar.header("Display")
     settings["alpha"] = st.sidebar.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
 

@@ -52,21 +52,30 @@ class Analysis:
         return float(np.mean(self.confidence < LOW_CONFIDENCE)) if self.confidence.size else 0.0
 
 
-def segment(segmenter: Segmenter, image: InputImage, mc_samples: int | None = None) -> Analysis:
+def segment(
+    segmenter: Segmenter,
+    image: InputImage,
+    mc_samples: int | None = None,
+    tta: str | None = None,
+) -> Analysis:
     """Run the model on an :class:`InputImage` and time the prediction.
 
     Args:
         segmenter: Loaded model.
         image: Image at the working size.
         mc_samples: Monte-Carlo dropout passes (Bayesian models), or None.
+        tta: Test-time augmentation (e.g. ``"flip"``), or None for one pass.
     """
     # Under Streamlit the first call of a compiled TensorFlow function in each script run
     # takes 0.2-1 s more than the next ones (seen with TF 2.21 and Streamlit 1.67, not in
     # a plain Python process), even though the model was warmed up when it was loaded.
     # A pass on a tiny image takes that start-up, so the time shown is the prediction's.
     segmenter.warm_up(*_PRIME_SIZE, mc_samples=1 if mc_samples else None)
+    tta = tta or "none"
+    if tta != "none":  # its own compiled function, traced on first use
+        segmenter.predict(np.zeros((*_PRIME_SIZE, 3), np.uint8), tta=tta, probabilities=False)
     start = time.perf_counter()
-    result = segmenter.predict(image.rgb, mc_samples=mc_samples, probabilities=False)
+    result = segmenter.predict(image.rgb, mc_samples=mc_samples, probabilities=False, tta=tta)
     seconds = time.perf_counter() - start
     return Analysis(
         result.mask, result.confidence, result.variance, result.entropy, seconds, mc_samples

@@ -34,6 +34,7 @@ def export_saved_model(
     pad_to_multiple: int = 1,
     keep_mc_dropout: bool = False,
     precision: str = "float32",
+    tta=None,
 ) -> Path:
     """Save ``model`` as a SavedModel with ``serving_default`` and ``serve_image_bytes``.
 
@@ -66,6 +67,9 @@ def export_saved_model(
             (weights stored float32, read as bfloat16); the signatures still take uint8
             images and return float32 probabilities. Faster where the serving CPU has
             native bfloat16 (AMX, AVX512-BF16).
+        tta: Test-time augmentation (e.g. ``"flip+scales:0.75,1,1.25"``) of an extra
+            ``serve_images_tta`` signature (uint8 images in, like ``serving_default``);
+            None adds none. See :class:`SegmentationServingModule`.
 
     Returns:
         The version directory ``out_dir/name/version``.
@@ -86,7 +90,7 @@ def export_saved_model(
     if not keep_mc_dropout:
         model = without_mc_dropout(model)
     model = with_precision(model, precision)
-    module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple)
+    module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple, tta=tta)
     model_dir = Path(out_dir) / name
     if version is None:
         version = next_version(model_dir)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from segnet_tf.inference.test_time import NO_TTA, TestTimeAugmentation, tta_probabilities
+
 IMAGES_KEY = "images"
 IMAGE_BYTES_KEY = "image_bytes"  # the "_bytes" suffix lets REST clients send {"b64": ...}
 CLASS_IDS_KEY = "class_ids"
 PROBABILITIES_KEY = "probabilities"
+TTA_SIGNATURE = "serve_images_tta"
 
 
 def _pad_to_multiple(images: tf.Tensor, multiple: int) -> tf.Tensor:
@@ -112,9 +115,17 @@ class SegmentationServingModule(tf.Module):
             size (SegNet unpools to the exact pre-pool shape, U-Net/FCN crop), so the
             default 1 (no padding) gives exactly the Keras outputs; use e.g. 32 for a
             model that needs sizes divisible by its total stride.
+        tta: Test-time augmentation of the extra ``serve_images_tta`` signature (a
+            :class:`~segnet_tf.inference.test_time.TestTimeAugmentation` or its text
+            form); None adds no such signature. The other signatures stay one pass.
     """
 
-    def __init__(self, model: keras.Model, pad_to_multiple: int = 1):
+    def __init__(
+        self,
+        model: keras.Model,
+        pad_to_multiple: int = 1,
+        tta: TestTimeAugmentation | str | None = None,
+    ):
         super().__init__(name="segmentation_serving")
         if isinstance(pad_to_multiple, bool) or not isinstance(pad_to_multiple, int):
             raise ValueError(f"`pad_to_multiple` must be a positive int; got {pad_to_multiple!r}.")
@@ -123,14 +134,14 @@ class SegmentationServingModule(tf.Module):
         self.model = model  # tracked, so its variables are saved with the module
         self.pad_to_multiple = pad_to_multiple
         self.num_classes = int(model.output_shape[-1])
+        self.tta = TestTimeAugmentation.parse(tta)
 
-    def _segment(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _segment(self, images: tf.Tensor, tta: TestTimeAugmentation = NO_TTA):
         height, width = tf.shape(images)[1], tf.shape(images)[2]
         x = tf.cast(images, tf.float32)
         if self.pad_to_multiple > 1:
             x = _pad_to_multiple(x, self.pad_to_multiple)
-        logits = tf.cast(self.model(x, training=False), tf.float32)
-        probabilities = tf.nn.softmax(logits[:, :height, :width, :], axis=-1)
+        probabilities = tta_probabilities(self.model, x, tta)[:, :height, :width, :]
         return {
             CLASS_IDS_KEY: tf.argmax(probabilities, axis=-1, output_type=tf.int32),
             PROBABILITIES_KEY: probabilities,
@@ -157,6 +168,12 @@ class SegmentationServingModule(tf.Module):
         with ``InvalidArgument`` (another dtype is refused by TensorFlow itself).
         """
         return self._segment(_checked_images(images))
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.uint8, name=IMAGES_KEY)])
+    def serve_images_tta(self, images):
+        """Like :meth:`serve_images`, with the probabilities averaged over the passes of
+        the module's test-time augmentation (flipped and rescaled copies), in-graph."""
+        return self._segment(_checked_images(images), self.tta)
 
     @tf.function(input_signature=[tf.TensorSpec(None, tf.string, name=IMAGE_BYTES_KEY)])
     def serve_image_bytes(self, image_bytes):
@@ -185,8 +202,12 @@ class SegmentationServingModule(tf.Module):
         return self._segment(images)
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
-        """The signatures to pass to ``tf.saved_model.save``."""
-        return {
+        """The signatures to pass to ``tf.saved_model.save`` (``serve_images_tta``
+        only with a test-time augmentation)."""
+        signatures = {
             "serving_default": self.serve_images.get_concrete_function(),
             "serve_image_bytes": self.serve_image_bytes.get_concrete_function(),
         }
+        if not self.tta.is_identity:
+            signatures[TTA_SIGNATURE] = self.serve_images_tta.get_concrete_function()
+        return signatures

@@ -15,6 +15,7 @@ from segnet_tf.image_decoding import DecodedImage, ImageSource, decode_image
 from segnet_tf.inference import tiling
 from segnet_tf.inference.class_info import check_classes, default_classes, read_sidecar_classes
 from segnet_tf.inference.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
+from segnet_tf.inference.test_time import NO_TTA, TestTimeAugmentation, tta_probabilities
 from segnet_tf.models import has_mc_dropout, mc_predict
 from segnet_tf.precision import with_precision
 
@@ -103,6 +104,9 @@ class Segmenter:
             the probabilities are still float32. Faster only on CPUs with native
             bfloat16 (see :func:`~segnet_tf.precision.cpu_has_native_bf16`).
             ``model`` is then copied, not changed; ``self.model`` is the copy.
+        tta: Default test-time augmentation of :meth:`predict`, a
+            :class:`~segnet_tf.inference.test_time.TestTimeAugmentation` or its text
+            form (``"flip"``, ``"flip+scales:0.75,1,1.25"``); None for one plain pass.
 
     Example:
 
@@ -120,6 +124,7 @@ class Segmenter:
         tile_overlap: int = DEFAULT_TILE_OVERLAP,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         precision: str = "float32",
+        tta: TestTimeAugmentation | str | None = None,
     ):
         if not isinstance(model, keras.Model):
             raise ValueError(f"`model` must be a keras.Model; got {type(model).__name__}.")
@@ -147,13 +152,21 @@ class Segmenter:
             )
         self.max_pixels = _positive_int(max_pixels, "max_pixels", 1)
         self.is_bayesian = has_mc_dropout(model)
+        self.tta = TestTimeAugmentation.parse(tta)
+        self._softmax_by_tta = {}
 
-        # One trace for every image size: height and width are left unknown.
-        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
-        def softmax(images):
-            return tf.nn.softmax(tf.cast(model(images, training=False), tf.float32), axis=-1)
+    def _softmax_for(self, tta: TestTimeAugmentation):
+        """The compiled softmax (averaged over ``tta``'s passes), one per setting."""
+        if tta not in self._softmax_by_tta:
+            model = self.model
 
-        self._softmax = softmax
+            # One trace for every image size: height and width are left unknown.
+            @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+            def softmax(images):
+                return tta_probabilities(model, images, tta)
+
+            self._softmax_by_tta[tta] = softmax
+        return self._softmax_by_tta[tta]
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, classes: ClassList | None = None, **kwargs):
@@ -232,12 +245,13 @@ class Segmenter:
         """Size at which the network sees a ``height x width`` image."""
         return self.resize_policy.working_size(height, width)
 
-    def _tile_outputs(self, mc_samples: int | None):
+    def _tile_outputs(self, mc_samples: int | None, tta: TestTimeAugmentation = NO_TTA):
         """Function mapping an RGB tile to float32 ``[h, w, C (+2 with MC)]``."""
         if mc_samples is None:
+            softmax = self._softmax_for(tta)
 
             def predict(tile: np.ndarray) -> np.ndarray:
-                return self._softmax(tf.constant(tile[None], tf.float32))[0].numpy()
+                return softmax(tf.constant(tile[None], tf.float32))[0].numpy()
 
             return predict
 
@@ -253,6 +267,7 @@ class Segmenter:
         image: ImageSource | DecodedImage,
         mc_samples: int | None = None,
         probabilities: bool = True,
+        tta: TestTimeAugmentation | str | None = None,
     ) -> SegmentationResult:
         """Segment one image.
 
@@ -263,14 +278,18 @@ class Segmenter:
             mc_samples: Number of Monte-Carlo dropout passes averaged, for Bayesian
                 models only; adds ``variance`` and ``entropy`` to the result.
             probabilities: Whether to return the full-size probabilities.
+            tta: Test-time augmentation for this call (e.g. ``"flip"``, ``"none"``);
+                None uses the segmenter's ``tta``. Each tile's probabilities are the
+                mean over the augmentation's passes.
 
         Returns:
             A :class:`SegmentationResult` whose maps have the input's height and width.
 
         Raises:
             ValueError: If ``mc_samples`` is given for a model without Monte-Carlo
-                dropout; a :class:`~segnet_tf.errors.DataError` if the image cannot be
-                read or is smaller than 8 pixels on a side.
+                dropout or together with test-time augmentation; a
+                :class:`~segnet_tf.errors.DataError` if the image cannot be read or is
+                smaller than 8 pixels on a side.
         """
         if mc_samples is not None:
             _positive_int(mc_samples, "mc_samples")
@@ -279,6 +298,12 @@ class Segmenter:
                     f"mc_samples={mc_samples} needs a Bayesian model with Monte-Carlo dropout; "
                     f"{self.model.name!r} has none, so every sample would be identical."
                 )
+        tta = self.tta if tta is None else TestTimeAugmentation.parse(tta)
+        if mc_samples is not None and not tta.is_identity:
+            raise ValueError(
+                f"choose Monte-Carlo sampling (mc_samples={mc_samples}) or test-time "
+                f"augmentation (tta={str(tta)!r}), not both."
+            )
         decoded = decode_image(image)
         height, width = decoded.size
         policy = self.resize_policy
@@ -286,7 +311,7 @@ class Segmenter:
         rgb = policy.apply(decoded.rgb)
         net_h, net_w = rgb.shape[:2]
         outputs = tiling.predict_tiled(
-            self._tile_outputs(mc_samples), rgb, self.tile_size, self.tile_overlap
+            self._tile_outputs(mc_samples, tta), rgb, self.tile_size, self.tile_overlap
         )
         c = self.num_classes
         if (net_h, net_w) != (height, width):

@@ -28,6 +28,17 @@ from segnet_tf.data_sources import data_source_names, get_data_source
 OPTIMIZERS = ("sgd", "adamw")
 LR_SCHEDULES = ("constant", "poly", "cosine")
 CLASS_WEIGHTINGS = ("none", "median_frequency")
+# Training losses (segnet_tf.training.losses.make_loss); "a+b" is a plus
+# secondary_loss_weight times b.
+LOSSES = (
+    "cross_entropy",
+    "dice",
+    "focal",
+    "lovasz",
+    "ohem",
+    "cross_entropy+lovasz",
+    "cross_entropy+dice",
+)
 STRATEGIES = ("none", "mirrored", "multiworker")
 
 
@@ -82,6 +93,17 @@ class TrainConfig(CommandConfig):
             excluded).
         class_weighting: ``none`` or ``median_frequency`` (computed on the training
             split).
+        loss: ``cross_entropy`` (masked, class-weighted softmax cross-entropy),
+            ``dice`` (soft Dice), ``focal`` (focal loss), ``lovasz`` (Lovasz-softmax,
+            a surrogate of mean IoU), ``ohem`` (cross-entropy of the hardest pixels)
+            or a sum ``cross_entropy+lovasz`` / ``cross_entropy+dice``; see
+            ``segnet_tf.training.losses``. Every loss ignores void and uses the class
+            weights.
+        secondary_loss_weight: Weight of the second term of a sum loss, >= 0.
+        focal_gamma: Focusing exponent of the focal loss, >= 0.
+        ohem_threshold: OHEM keeps pixels whose true-class probability is at most
+            this, in (0, 1].
+        ohem_min_kept: ...and at least this many pixels per batch.
         augment: Random scale-crop, flip and photometric jitter.
         mixed_precision: ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on CPU.
         strategy: ``none``, ``mirrored`` (one machine, all local devices) or
@@ -132,6 +154,15 @@ class TrainConfig(CommandConfig):
     warmup_steps: int = _opt(0, "linear warm-up steps (poly, cosine)", metavar="N")
     weight_decay: float = _opt(5e-4, "decoupled weight decay", metavar="WD")
     class_weighting: str = _opt("median_frequency", "loss class weights", choices=CLASS_WEIGHTINGS)
+    loss: str = _opt("cross_entropy", "training loss (void ignored, class weights)", choices=LOSSES)
+    secondary_loss_weight: float = _opt(
+        1.0, "weight of the second loss of a sum such as cross_entropy+lovasz", metavar="W"
+    )
+    focal_gamma: float = _opt(2.0, "focusing exponent of --loss focal", metavar="G")
+    ohem_threshold: float = _opt(
+        0.7, "--loss ohem keeps pixels whose true-class probability is at most this", metavar="P"
+    )
+    ohem_min_kept: int = _opt(16384, "--loss ohem keeps at least this many pixels", metavar="N")
     augment: bool = _opt(True, "random scale-crop, flip and colour jitter")
     mixed_precision: bool = _opt(False, "mixed_float16 on GPU, mixed_bfloat16 on CPU")
     strategy: str = _opt("none", "distribution strategy (see TF_CONFIG)", choices=STRATEGIES)
@@ -228,6 +259,11 @@ _FIELD_CHECKS: dict[str, cf.Check] = {
     "warmup_steps": cf.count(0),
     "weight_decay": cf.number(0, math.inf, high_open=True),
     "class_weighting": cf.choice(CLASS_WEIGHTINGS),
+    "loss": cf.choice(LOSSES),
+    "secondary_loss_weight": cf.number(0, math.inf, high_open=True),
+    "focal_gamma": cf.number(0, math.inf, high_open=True),
+    "ohem_threshold": cf.number(0, 1, low_open=True),
+    "ohem_min_kept": cf.count(1),
     "augment": cf.flag_value,
     "mixed_precision": cf.flag_value,
     "strategy": cf.choice(STRATEGIES),

@@ -7,8 +7,10 @@ mean softmax over Monte-Carlo dropout samples (``segnet_tf.models.mc_predict``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,22 +31,29 @@ def evaluate_model(
     mc_samples: int = 0,
     flip: bool = False,
     boundary: bool = True,
+    tta=None,
     steps: int | None = None,
     verbose: int = 1,
 ) -> dict:
     """Stream a data set through the model and score it.
 
     Args:
-        model: Maps float32 images ``[B, H, W, 3]`` in [0, 255] to logits.
+        model: Maps float32 images ``[B, H, W, 3]`` in [0, 255] to logits, or an
+            exported model (``segnet_tf.export.runners.ExportedModel``) mapping them to
+            probabilities.
         dataset: Iterable of ``(image [B, H, W, 3], mask int [B, H, W])`` batches,
             e.g. ``segnet_tf.data.make_eval_pipeline(...)`` (full resolution).
         num_classes: Number of real classes; the model must output that many.
         ignore_class: Void id (ignored by every score).
         class_names: Names of the real classes (for ``per_class["name"]``).
         mc_samples: Monte-Carlo dropout samples; 0 for a single deterministic pass.
-        flip: Average the logits of each image and of its mirror image
-            (:func:`flip_averaged_logits`), at twice the compute.
+        flip: Average each image's prediction with its mirror image's: adds ``flip``
+            to ``tta`` (alone, the same as ``tta="flip"``).
         boundary: Also compute the boundary F1 score (the slowest part).
+        tta: Test-time augmentation, a
+            :class:`~segnet_tf.inference.test_time.TestTimeAugmentation` or its text
+            form (e.g. ``"flip+scales:0.75,1,1.25"``): the mean softmax over its
+            passes is scored. None is one plain pass.
         steps: Evaluate only the first ``steps`` batches.
         verbose: 1 shows a progress bar, 2 one line at the end, 0 nothing.
 
@@ -53,16 +62,47 @@ def evaluate_model(
         ``mean_iou``, ``boundary_f1`` (fractions in [0, 1], None if undefined),
         ``per_class`` (lists ``name``, ``iou``, ``accuracy``, ``support``,
         ``boundary_f1``), ``confusion_matrix`` (rows = ground truth), ``num_images``,
-        ``mc_samples`` and ``flip``.
+        ``mc_samples``, ``flip``, ``tta`` (its text form) and
+        ``seconds_per_image`` (the network's mean time per image, the first batch,
+        which traces the graph, excluded; None with one batch).
 
     Raises:
         ValueError: the model's output channels differ from ``num_classes``, or both
-            ``mc_samples`` and ``flip`` are set.
+            ``mc_samples`` and ``flip``/``tta`` are set.
     """
-    if mc_samples > 0 and flip:
-        raise ValueError("choose Monte-Carlo sampling or flip averaging, not both.")
+    from segnet_tf.inference.test_time import TestTimeAugmentation, tta_probabilities
+
+    tta = TestTimeAugmentation.parse(tta)
+    if flip:
+        tta = dataclasses.replace(tta, flip=True)
+    if mc_samples > 0 and not tta.is_identity:
+        raise ValueError("choose Monte-Carlo sampling or test-time augmentation, not both.")
+    import tensorflow as tf
+
     from segnet_tf.metrics import SegmentationEvaluator
     from segnet_tf.models import mc_predict
+
+    if isinstance(model, keras.Model):
+        # One graph for every batch (all passes of the augmentation in it), so that the
+        # time per image is the network's, not eager dispatch.
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def graph_probabilities(images):
+            return tta_probabilities(model, images, tta)
+
+        def probabilities_of(images):
+            return graph_probabilities(images).numpy()
+
+    else:
+        # An exported artefact (segnet_tf.export.runners.ExportedModel) runs in its own
+        # runtime, outside TF graphs, and already returns probabilities.
+        if not tta.is_identity:
+            raise ValueError(
+                "test-time augmentation applies to Keras models; an exported model runs "
+                "as it was exported."
+            )
+
+        def probabilities_of(images):
+            return np.asarray(model(images.numpy(), training=False), np.float32)
 
     outputs = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
     if outputs is not None and outputs != num_classes:
@@ -82,24 +122,28 @@ def evaluate_model(
     else:
         total = steps
     progbar = keras.utils.Progbar(total, verbose=verbose, unit_name="batch")
-    seen = 0
+    seen, timed_images, timed_seconds = 0, 0, 0.0
     for step, (images, masks) in enumerate(dataset):
         if steps is not None and step >= steps:
             break
         seen = step + 1
+        start = time.perf_counter()
         if mc_samples > 0:
             probabilities = mc_predict(model, images, mc_samples).probabilities
-            predicted = np.argmax(probabilities, axis=-1)
         else:
-            logits = flip_averaged_logits(model, images) if flip else model(images, training=False)
-            logits = keras.ops.convert_to_numpy(logits)
-            predicted = np.argmax(logits.astype(np.float32), axis=-1)
+            probabilities = probabilities_of(tf.cast(images, tf.float32))
+        if step > 0:
+            timed_seconds += time.perf_counter() - start
+            timed_images += len(probabilities)
+        predicted = np.argmax(probabilities, axis=-1)
         evaluator.update(np.asarray(masks), predicted.astype(np.int32))
         progbar.update(seen, values=[("mIoU", _current_miou(evaluator))], finalize=False)
     progbar.update(seen, finalize=True)
     result = evaluator.result()
     result["mc_samples"] = int(mc_samples)
-    result["flip"] = bool(flip)
+    result["flip"] = tta.flip
+    result["tta"] = str(tta)
+    result["seconds_per_image"] = timed_seconds / timed_images if timed_images else None
     return jsonable(result)
 
 

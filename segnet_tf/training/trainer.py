@@ -263,14 +263,23 @@ def build_model(config: TrainConfig, data: PreparedData, strategy):
         patch_for_multiworker,
         synchronize_batch_norm,
     )
-    from segnet_tf.training.losses import MaskedSparseCategoricalCrossentropy
+    from segnet_tf.training.losses import make_loss
 
     num_classes, void_id = data.classes.num_classes, data.classes.void_id
     with strategy.scope():
         model = get_model(config.model, num_classes, width=config.width)
         model.compile(
             optimizer=_make_optimizer(config, data.steps_per_epoch * config.epochs),
-            loss=MaskedSparseCategoricalCrossentropy(num_classes, data.class_weights, void_id),
+            loss=make_loss(
+                config.loss,
+                num_classes,
+                data.class_weights,
+                void_id,
+                secondary_weight=config.secondary_loss_weight,
+                focal_gamma=config.focal_gamma,
+                ohem_threshold=config.ohem_threshold,
+                ohem_min_kept=config.ohem_min_kept,
+            ),
             metrics=[
                 MeanIoU(num_classes, void_id, name="mean_iou"),
                 GlobalAccuracy(num_classes, void_id, name="global_accuracy"),
