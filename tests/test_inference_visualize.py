@@ -8,7 +8,7 @@ from segnet_tf.atomic_files import save_png_atomic
 from segnet_tf.classes import CAMVID_CLASSES
 from segnet_tf.inference import colorize, default_classes, draw_legend, overlay, with_legend
 from segnet_tf.inference.class_info import generic_palette
-from segnet_tf.inference.output_files import mask_image, uncertainty_image
+from segnet_tf.visualize import mask_image, uncertainty_image
 
 
 def test_colorize_uses_the_class_palette():

@@ -151,11 +151,11 @@ def test_interrupted_run_leaves_previous_outputs_intact(segmenter, tmp_path):
 def test_error_while_writing_is_raised_and_leaves_nothing(segmenter, tmp_path, monkeypatch):
     clip = write_clip(tmp_path / "c.mp4", num_frames=8)
 
-    def disk_full(image, path):
+    def disk_full(path, data):
         raise OSError(28, "No space left on device")
 
     # Overlays and masks are written in a worker thread: its errors reach the caller.
-    monkeypatch.setattr(video, "save_png_atomic", disk_full)
+    monkeypatch.setattr(video, "write_bytes_atomic", disk_full)
     with pytest.raises(OSError, match="(?i)no space left"):
         segment_video(segmenter, clip, tmp_path / "o.mp4", masks_dir=tmp_path / "m")
     assert sorted(os.listdir(tmp_path)) == ["c.mp4"]

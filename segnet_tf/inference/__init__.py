@@ -19,7 +19,7 @@ from segnet_tf.inference.video import (
     is_video_file,
     segment_video,
 )
-from segnet_tf.inference.visualize import colorize, draw_legend, overlay, with_legend
+from segnet_tf.visualize import colorize, draw_legend, overlay, with_legend
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

@@ -52,10 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
-from segnet_tf.atomic_files import atomic_path, save_png_atomic
-from segnet_tf.inference.output_files import mask_image
+from segnet_tf.atomic_files import atomic_path, write_bytes_atomic
 from segnet_tf.inference.segmenter import Segmenter
-from segnet_tf.inference.visualize import overlay
+from segnet_tf.visualize import mask_png_bytes, overlay
 
 VIDEO_EXTENSIONS = (
     ".mp4",
@@ -493,7 +492,8 @@ class _OutputThread:
         if self.writer is not None:
             self.writer.write(overlay(rgb, mask, self.classes, alpha=self.alpha))
         if self.masks_dir is not None:
-            save_png_atomic(mask_image(mask, self.classes), self.masks_dir / f"{index:06d}.png")
+            path = self.masks_dir / f"{index:06d}.png"
+            write_bytes_atomic(path, mask_png_bytes(mask, self.classes))
 
     def put(self, index: int, rgb: np.ndarray, mask: np.ndarray) -> None:
         self._raise_error()
