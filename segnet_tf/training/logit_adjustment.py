@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
-SELECTION_METRICS = ("mean_iou", "class_average_accuracy", "global_accuracy")
+from segnet_tf.commands.adjustment import DEFAULT_TAUS, SELECTION_METRICS
 
 
 def sweep_logit_adjustment(

@@ -20,7 +20,7 @@ import os
 import shutil
 from pathlib import Path
 
-from segnet_tf.training.config import TrainConfig
+from segnet_tf.commands.training import TrainConfig
 
 CONFIG = "config.json"
 METRICS = "metrics.json"

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segnet_tf.commands.training import TrainConfig
 from segnet_tf.training import run_dir as rd
-from segnet_tf.training.config import TrainConfig
 from segnet_tf.training.errors import TrainingDivergedError
 
 __all__ = ["TrainResult", "TrainingDivergedError", "scaled_size", "train"]
