@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from segnet_tf import config_fields as cf
+from segnet_tf.atomic_files import save_atomic, write_json_atomic
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
@@ -28,7 +29,7 @@ from segnet_tf.commands.model_data import (
     split_check,
 )
 from segnet_tf.config_fields import CommandConfig, ConfigError
-from segnet_tf.data_sources import normalize_split
+from segnet_tf.data_sources import load_split, normalize_split
 
 CONFIG_FILE = "adjust_config.json"
 SWEEP_FILE = "logit_adjustment.json"
@@ -184,9 +185,8 @@ def adjust(
             "another output."
         )
 
-    from segnet_tf.atomic_files import save_atomic, write_json_atomic
+    # Imported when called: these import TensorFlow (see segnet_tf.commands).
     from segnet_tf.data import class_frequencies, make_eval_pipeline
-    from segnet_tf.data_sources import load_split
     from segnet_tf.models import class_prior_offsets, with_logit_adjustment
     from segnet_tf.training.logit_adjustment import best_logit_adjustment, sweep_logit_adjustment
     from segnet_tf.training.saving import load_trained_model

@@ -179,7 +179,7 @@ class TrainConfig(CommandConfig):
 
     def check_fields(self) -> None:
         """The model must be registered; the folder source needs its folder."""
-        from segnet_tf.models import list_models
+        from segnet_tf.models import list_models  # imports TensorFlow: only when called
 
         models = list_models()
         if self.model not in models:
