@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import keras
 import numpy as np
 
 from segnet_tf.commands.adjustment import DEFAULT_TAUS, SELECTION_METRICS
+from segnet_tf.metrics.confusion import confusion_matrix, scores_from_confusion
+from segnet_tf.models.logit_adjustment import base_logits, class_prior_offsets
 
 
 def sweep_logit_adjustment(
@@ -42,10 +45,6 @@ def sweep_logit_adjustment(
         One dict per tau, in order: ``tau``, ``offsets``, ``global_accuracy``,
         ``class_average_accuracy``, ``mean_iou`` and ``per_class_iou``.
     """
-    import keras
-
-    from segnet_tf.metrics.confusion import confusion_matrix, scores_from_confusion
-    from segnet_tf.models.logit_adjustment import base_logits, class_prior_offsets
 
     taus = [float(t) for t in taus]
     if not taus:
