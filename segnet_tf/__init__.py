@@ -14,9 +14,9 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what `import_api` binds, for type checkers and editors
+    from segnet_tf.commands import TrainConfig, train
     from segnet_tf.inference import Segmenter
     from segnet_tf.models import get_model, list_models, mc_predict
-    from segnet_tf.training import TrainConfig, train
 
 __version__ = "0.1.0"
 
@@ -58,9 +58,9 @@ def import_api() -> None:
         training,
         visualize,
     )
+    from segnet_tf.commands import TrainConfig, train
     from segnet_tf.inference import Segmenter
     from segnet_tf.models import get_model, list_models, mc_predict
-    from segnet_tf.training import TrainConfig, losses, schedules, train  # noqa: F401
 
     globals().update(
         Segmenter=Segmenter,

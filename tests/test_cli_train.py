@@ -133,7 +133,7 @@ KILL_SCRIPT = textwrap.dedent(
     import keras
     from segnet_tf.cli.train import add_arguments
     from segnet_tf.training import train
-    from segnet_tf.training.config import config_from_args
+    from segnet_tf.commands.training import config_from_args
     import argparse
 
     class KillMidEpoch(keras.callbacks.Callback):
@@ -202,7 +202,7 @@ def test_killed_run_resumes_from_the_interrupted_epoch(tmp_path, capsys):
 def test_interrupted_run_with_another_config_is_refused(tmp_path, capsys):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    from segnet_tf.training.config import TrainConfig
+    from segnet_tf.commands.training import TrainConfig
 
     TrainConfig(data="synthetic", epochs=5, run_dir=str(run_dir)).save(run_dir / "config.json")
     before = (run_dir / "config.json").read_bytes()
@@ -215,8 +215,8 @@ def test_interrupted_run_with_another_config_is_refused(tmp_path, capsys):
 def test_corrupt_backup_is_a_clear_error(tmp_path, capsys):
     run_dir = tmp_path / "run"
     args = ["train", *TINY, "--epochs", "1", "--run-dir", str(run_dir)]
-    from segnet_tf.training.config import TrainConfig
-    from segnet_tf.training.config import config_from_args as _  # noqa: F401
+    from segnet_tf.commands.training import TrainConfig
+    from segnet_tf.commands.training import config_from_args as _  # noqa: F401
 
     run_dir.mkdir()
     config = TrainConfig(

@@ -10,12 +10,8 @@ import pytest
 
 import segnet_tf
 from segnet_tf.cli import main
-from segnet_tf.training.config import (
-    _FIELD_CHECKS,
-    MIN_WIDTH_EXCLUSIVE,
-    ConfigError,
-    TrainConfig,
-)
+from segnet_tf.commands.training import _FIELD_CHECKS, MIN_WIDTH_EXCLUSIVE, TrainConfig
+from segnet_tf.config_fields import ConfigError
 
 TINY = [
     "--data", "synthetic", "--synthetic-images", "8", "--image-size", "32", "32",
@@ -219,7 +215,7 @@ def test_cli_config_file_errors_name_file_and_field(tmp_path, capsys, content, n
 
 def test_cli_flag_overrides_a_bad_config_field(tmp_path):
     from segnet_tf.cli import build_parser
-    from segnet_tf.training.config import config_from_args
+    from segnet_tf.commands.training import config_from_args
 
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"width": 0, "epochs": 3}))

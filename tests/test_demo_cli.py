@@ -116,7 +116,12 @@ def test_missing_model_is_a_clear_error(tmp_path, capsys):
     assert "none.keras: model file not found" in capsys.readouterr().err
 
 
-def test_help_imports_no_tensorflow_and_answers_at_once():
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [(["--help"], "demo"), (["train", "--help"], "--run-dir")],
+    ids=["segnet", "segnet-train"],
+)
+def test_help_imports_no_tensorflow_and_answers_at_once(arguments, expected):
     code = (
         "import sys\n"
         "from segnet_tf_cli import main\n"
@@ -125,15 +130,22 @@ def test_help_imports_no_tensorflow_and_answers_at_once():
         "except SystemExit:\n"
         "    pass\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+        # Every command's config, as the parser reads them, without TensorFlow.
+        "import segnet_tf.commands\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     before = os.times()
     result = subprocess.run(
-        [sys.executable, "-c", code, "--help"], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", code, *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     after = os.times()
-    assert "demo" in result.stdout and "--verbose" in result.stdout
-    assert result.stdout.splitlines()[-1] == "False False"
+    assert expected in result.stdout and "--verbose" in result.stdout
+    assert result.stdout.splitlines()[-2:] == ["False False", "False False"]
     assert result.stderr == ""
     # Processor time, which a busy machine does not inflate: TensorFlow alone takes ~3 s.
     cpu_seconds = (after.children_user - before.children_user) + (

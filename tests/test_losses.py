@@ -246,7 +246,8 @@ def test_bad_loss_arguments_are_clear_errors():
 def test_train_config_loss_fields_are_checked():
     import dataclasses
 
-    from segnet_tf.training.config import ConfigError, TrainConfig
+    from segnet_tf.commands.training import TrainConfig
+    from segnet_tf.config_fields import ConfigError
 
     assert TrainConfig().loss == "cross_entropy"
     TrainConfig(loss="cross_entropy+lovasz", secondary_loss_weight=0.5).validate()

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from segnet_tf.cli import main
-from segnet_tf.training.config import TrainConfig
+from segnet_tf.commands.training import TrainConfig
 
 TINY = dict(
     data="synthetic",

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from segnet_tf.training.config import TrainConfig, add_config_arguments, config_from_args
+from segnet_tf.commands.training import TrainConfig, add_config_arguments, config_from_args
 
 
 def _parse(argv):

@@ -19,7 +19,7 @@ Examples:
 import argparse
 
 from segnet_tf import config_fields as cf
-from segnet_tf.commands.adjustment import AdjustConfig
+from segnet_tf.commands.adjustment import AdjustConfig, adjust
 
 HELP = "rebalance classes by logit adjustment chosen on validation (raises C)"
 
@@ -42,8 +42,6 @@ def run(args: argparse.Namespace) -> int:
         args: Parsed arguments.
     """
     config = cf.config_from_args(AdjustConfig, args)
-    from segnet_tf.commands.adjustment import adjust
-
     try:
         result = adjust(config, overwrite=args.overwrite)
     except cf.ConfigError as err:

@@ -17,7 +17,7 @@ Examples:
 import argparse
 
 from segnet_tf import config_fields as cf
-from segnet_tf.commands.evaluation import EvaluateConfig
+from segnet_tf.commands.evaluation import EvaluateConfig, evaluate
 
 HELP = "evaluate a saved model (G, C, mIoU, BF, confusion matrix)"
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         args: Parsed arguments.
     """
     config = cf.config_from_args(EvaluateConfig, args)
-    from segnet_tf.commands.evaluation import evaluate
+    # Imported here: segnet_tf.training imports TensorFlow, which `segnet --help` must not.
     from segnet_tf.training.evaluate import format_results
 
     try:
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_results(result.metrics))
     seconds = result.metrics.get("seconds_per_image")
     if seconds is not None:
-        from segnet_tf.inference.test_time import TestTimeAugmentation
+        from segnet_tf.inference.test_time import TestTimeAugmentation  # imports TF
 
         tta = TestTimeAugmentation.parse(result.metrics["tta"])
         passes = f"{tta.passes} pass{'es' if tta.passes > 1 else ''}"

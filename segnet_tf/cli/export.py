@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 
 from segnet_tf import config_fields as cf
-from segnet_tf.commands.exporting import ExportConfig
+from segnet_tf.commands.exporting import ExportConfig, export
 
 HELP = "export a model as SavedModel (TF Serving), TFLite or ONNX"
 
@@ -43,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
         args: Parsed arguments.
     """
     config = cf.config_from_args(ExportConfig, args)
-    from segnet_tf.commands.exporting import export
-
     try:
         result = export(config)
     except cf.ConfigError as err:

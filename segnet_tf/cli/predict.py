@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 
 from segnet_tf import config_fields as cf
-from segnet_tf.commands.prediction import PredictConfig
+from segnet_tf.commands.prediction import PredictConfig, predict
 
 HELP = "segment images and videos: PNG masks and overlays, overlay videos"
 
@@ -46,8 +46,6 @@ def run(args: argparse.Namespace) -> int:
         args: Parsed arguments.
     """
     config = cf.config_from_args(PredictConfig, args)
-    from segnet_tf.commands.prediction import predict
-
     try:
         result = predict(config)
     except cf.ConfigError as err:

@@ -15,6 +15,8 @@ Examples:
 import argparse
 import sys
 
+from segnet_tf.commands.training import add_config_arguments, config_from_args, train
+
 HELP = "train a model (resumes interrupted runs)"
 
 
@@ -24,8 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: The subcommand parser.
     """
-    from segnet_tf.training.config import add_config_arguments
-
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument(
         "--config",
@@ -46,11 +46,10 @@ def run(args: argparse.Namespace) -> int:
     Args:
         args: Parsed arguments.
     """
-    from segnet_tf.training.config import config_from_args
-
     # Every value is checked here, before anything is written to the run folder.
     config = config_from_args(args)
-    from segnet_tf.training import TrainingDivergedError, train
+    # Imported here: segnet_tf.training imports TensorFlow, which `segnet --help` must not.
+    from segnet_tf.training import TrainingDivergedError
 
     try:
         result = train(config, overwrite=args.overwrite)

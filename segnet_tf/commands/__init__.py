@@ -3,6 +3,8 @@
 =============  =====================  ===============================================
 function       config                 writes
 =============  =====================  ===============================================
+``train``      :class:`TrainConfig`     the run folder: ``config.json``, ``best.keras``,
+                                      ``model.keras``, ``history.csv``, ``metrics.json``
 ``evaluate``   :class:`EvaluateConfig`  ``metrics.json``, ``confusion_matrix.png``,
                                       ``eval_config.json``
 ``adjust``     :class:`AdjustConfig`    the adjusted ``.keras``,
@@ -11,43 +13,34 @@ function       config                 writes
 ``export``     :class:`ExportConfig`    the export, ``<export>.config.json``
 =============  =====================  ===============================================
 
-(``segnet_tf.training.train(TrainConfig)`` is the fifth.) Each function validates
-its config before touching any file, and writes the resolved config (defaults and
-the values taken from a training run filled in) beside its outputs, so that
-``Config.load(path)`` repeats the call. The ``segnet`` subcommands are generated
-from the same dataclasses: one field, one flag.
+Each function validates its config before touching any file, and writes the resolved
+config (defaults and the values taken from a training run filled in) beside its
+outputs, so that ``Config.load(path)`` repeats the call. The ``segnet`` subcommands
+are generated from the same dataclasses: one field, one flag.
 
-The configs import no TensorFlow; the functions import it when called.
+Importing this package imports no TensorFlow (the ``segnet`` parser reads the
+configs); each function imports it when called.
 """
 
-import importlib
+from segnet_tf.commands.adjustment import AdjustConfig, AdjustResult, adjust
+from segnet_tf.commands.evaluation import EvaluateConfig, EvaluateResult, evaluate
+from segnet_tf.commands.exporting import ExportConfig, ExportResult, export
+from segnet_tf.commands.prediction import PredictConfig, PredictResult, predict
+from segnet_tf.commands.training import TrainConfig, train
 
-# Public name -> module that defines it.
-_LAZY_ATTRIBUTES = {
-    "EvaluateConfig": "segnet_tf.commands.evaluation",
-    "EvaluateResult": "segnet_tf.commands.evaluation",
-    "evaluate": "segnet_tf.commands.evaluation",
-    "AdjustConfig": "segnet_tf.commands.adjustment",
-    "AdjustResult": "segnet_tf.commands.adjustment",
-    "adjust": "segnet_tf.commands.adjustment",
-    "PredictConfig": "segnet_tf.commands.prediction",
-    "PredictResult": "segnet_tf.commands.prediction",
-    "predict": "segnet_tf.commands.prediction",
-    "ExportConfig": "segnet_tf.commands.exporting",
-    "ExportResult": "segnet_tf.commands.exporting",
-    "export": "segnet_tf.commands.exporting",
-}
-
-__all__ = list(_LAZY_ATTRIBUTES)
-
-
-def __getattr__(name):
-    if name not in _LAZY_ATTRIBUTES:
-        raise AttributeError(f"module 'segnet_tf.commands' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *__all__])
+__all__ = [
+    "TrainConfig",
+    "train",
+    "EvaluateConfig",
+    "EvaluateResult",
+    "evaluate",
+    "AdjustConfig",
+    "AdjustResult",
+    "adjust",
+    "PredictConfig",
+    "PredictResult",
+    "predict",
+    "ExportConfig",
+    "ExportResult",
+    "export",
+]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from segnet_tf import config_fields as cf
+from segnet_tf.atomic_files import save_atomic, write_json_atomic
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
@@ -28,11 +29,14 @@ from segnet_tf.commands.model_data import (
     split_check,
 )
 from segnet_tf.config_fields import CommandConfig, ConfigError
-from segnet_tf.data_sources import normalize_split
-from segnet_tf.training.logit_adjustment import DEFAULT_TAUS, SELECTION_METRICS
+from segnet_tf.data_sources import load_split, normalize_split
 
 CONFIG_FILE = "adjust_config.json"
 SWEEP_FILE = "logit_adjustment.json"
+# Candidate strengths tau of the sweep (0 = the model as trained), and the scores
+# that can choose among them (segnet_tf.training.logit_adjustment).
+DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+SELECTION_METRICS = ("mean_iou", "class_average_accuracy", "global_accuracy")
 
 
 def _taus_check(value: Any) -> str | None:
@@ -181,9 +185,8 @@ def adjust(
             "another output."
         )
 
-    from segnet_tf.atomic_files import save_atomic, write_json_atomic
+    # Imported when called: these import TensorFlow (see segnet_tf.commands).
     from segnet_tf.data import class_frequencies, make_eval_pipeline
-    from segnet_tf.data_sources import load_split
     from segnet_tf.models import class_prior_offsets, with_logit_adjustment
     from segnet_tf.training.logit_adjustment import best_logit_adjustment, sweep_logit_adjustment
     from segnet_tf.training.saving import load_trained_model

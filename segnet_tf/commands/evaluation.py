@@ -22,10 +22,10 @@ from segnet_tf.commands.model_data import (
     split_check,
     tta_field,
 )
+from segnet_tf.commands.training import seed_check
 from segnet_tf.config_fields import CommandConfig, ConfigError
-from segnet_tf.data_sources import get_data_source, normalize_split
+from segnet_tf.data_sources import get_data_source, load_split, normalize_split
 from segnet_tf.precision import PRECISIONS
-from segnet_tf.training.config import seed_check
 
 CONFIG_FILE = "eval_config.json"
 
@@ -246,8 +246,8 @@ def evaluate(
             "choose another output folder."
         )
 
+    # Imported when called: these import TensorFlow (see segnet_tf.commands).
     from segnet_tf.data import make_eval_pipeline
-    from segnet_tf.data_sources import load_split
     from segnet_tf.training.evaluate import evaluate_model, write_results
     from segnet_tf.training.saving import load_trained_model
 

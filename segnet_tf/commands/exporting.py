@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segnet_tf import config_fields as cf
-from segnet_tf.commands.model_arg import model_file, model_help, preset_name
+from segnet_tf.commands.model_arg import load_segmenter, model_file, model_help, preset_name
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
@@ -206,7 +206,7 @@ def export(config: ExportConfig) -> ExportResult:
             that cannot be loaded or converted, or an existing SavedModel version.
     """
     config.validate()
-    from segnet_tf.commands.model_arg import load_segmenter
+    # Imported when called: these import TensorFlow (see segnet_tf.commands).
     from segnet_tf.export import export_onnx, export_saved_model, export_tflite
 
     representative = None

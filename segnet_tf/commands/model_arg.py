@@ -67,7 +67,7 @@ def load_segmenter(model_arg: str, **kwargs):
         model_arg: A model file path or a preset name.
         **kwargs: Other ``Segmenter`` arguments (``classes``, ``tile_size``...).
     """
-    from segnet_tf.inference import Segmenter
+    from segnet_tf.inference import Segmenter  # imports TensorFlow: only when called
 
     name = preset_name(model_arg)
     if name is None:

@@ -8,9 +8,11 @@ data source and its settings need not be repeated.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from segnet_tf import config_fields as cf
+from segnet_tf.commands.training import TrainConfig
 from segnet_tf.data_sources import data_source_names, get_data_source, is_split_name
 
 
@@ -54,10 +56,8 @@ def split_check(value: Any) -> str | None:
     return None if is_split_name(value) else "train, validation (val) or test"
 
 
-def run_config_beside(model_path: str):
+def run_config_beside(model_path: str) -> TrainConfig | None:
     """The TrainConfig saved beside the model, if any."""
-    from segnet_tf.training.config import TrainConfig
-
     path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
     return TrainConfig.load(path) if os.path.isfile(path) else None
 
@@ -105,8 +105,6 @@ def resolve_data_source(
 
 def progress_verbosity(verbose: int | str) -> int:
     """``"auto"``: a progress bar on a terminal, one summary line otherwise."""
-    import sys
-
     if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
     return int(verbose)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from segnet_tf import config_fields as cf
+from segnet_tf.atomic_files import save_png_atomic, write_bytes_atomic
 from segnet_tf.commands.model_arg import load_segmenter as load_model_arg
 from segnet_tf.commands.model_arg import model_help
 from segnet_tf.commands.model_data import tta_field
@@ -175,6 +176,7 @@ def collect_inputs(inputs: list[str]) -> tuple[list[str], list[tuple[str, str]]]
         ``(files, failures)``: the files to process in order, and ``(path, reason)``
         for inputs that do not exist.
     """
+    # Imported when called: these import TensorFlow (see segnet_tf.commands).
     from segnet_tf.data.image_io import IMAGE_EXTENSIONS, list_images
     from segnet_tf.inference.video import VIDEO_EXTENSIONS
 
@@ -277,9 +279,9 @@ class FrameProgress:
 
 def write_outputs(segmenter, path: str, stem: str, out_dir: Path, config: PredictConfig) -> None:
     """Segment one file and write its PNGs (raises on any failure)."""
+    # Imported when called: numpy, PIL and TensorFlow, which the parser does not need.
     import numpy as np
 
-    from segnet_tf.atomic_files import save_png_atomic, write_bytes_atomic
     from segnet_tf.image_decoding import decode_image
     from segnet_tf.visualize import (
         draw_legend,
@@ -304,7 +306,7 @@ def write_outputs(segmenter, path: str, stem: str, out_dir: Path, config: Predic
 
 def load_segmenter(config: PredictConfig):
     """The Segmenter of ``config.model`` with the config's classes and size limits."""
-    from segnet_tf.classes import read_class_list
+    from segnet_tf.classes import read_class_list  # imports numpy: only when called
 
     kwargs = {"precision": config.precision, "tta": config.tta}
     if config.tile_size is not None:

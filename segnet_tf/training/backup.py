@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 
@@ -153,7 +154,6 @@ def write_snapshot(path: str | os.PathLike, snapshot: Snapshot) -> None:
     Raises:
         OSError: the file cannot be written (the previous backup is intact).
     """
-    import h5py
 
     point = snapshot.point
     buffer = io.BytesIO()
@@ -209,7 +209,6 @@ def read_state(path: str | os.PathLike, model, steps_per_epoch: int) -> ResumePo
         ValueError: unreadable or truncated file, another model or configuration,
             NaN/inf values, or an inconsistent step count; the message names the file.
     """
-    import h5py
 
     path = Path(path)
     fix = f"delete {path.parent} to restart the run from scratch, or pass --overwrite"

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
 
 from segnet_tf.atomic_files import save_atomic, write_json_atomic, write_text_atomic
+from segnet_tf.training.backup import first_non_finite
 from segnet_tf.training.errors import TrainingDivergedError
 
 __all__ = [
@@ -210,8 +213,6 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             return
         value = _as_float(logs[self.monitor])
         if self._better(value) and math.isfinite(_as_float(logs.get("loss", 0.0))):
-            from segnet_tf.training.backup import first_non_finite
-
             bad = first_non_finite(self.model.weights)
             if bad is not None:
                 if self.divergence is not None:
@@ -390,15 +391,12 @@ class TensorBoardScalars(keras.callbacks.Callback):
         self._writers: dict = {}
 
     def _writer(self, name: str):
-        import tensorflow as tf
 
         if name not in self._writers:
             self._writers[name] = tf.summary.create_file_writer(os.path.join(self.log_dir, name))
         return self._writers[name]
 
     def on_epoch_end(self, epoch, logs=None):
-        import tensorflow as tf
-        from tensorflow.core.framework import summary_pb2
 
         metadata = summary_pb2.SummaryMetadata(
             plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")

@@ -23,6 +23,7 @@ import types
 from dataclasses import dataclass
 
 import keras
+import tensorflow as tf
 
 from segnet_tf.models.graph import all_layers
 
@@ -78,7 +79,6 @@ def make_strategy(name: str):
     Args:
         name: ``"none"`` (default strategy), ``"mirrored"`` or ``"multiworker"``.
     """
-    import tensorflow as tf
 
     if name == "none":
         return tf.distribute.get_strategy()
@@ -91,7 +91,6 @@ def make_strategy(name: str):
 
 
 def is_multi_worker(strategy) -> bool:
-    import tensorflow as tf
 
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
@@ -113,7 +112,6 @@ def patch_for_multiworker(model: keras.Model) -> None:
     Args:
         model: A model created (and compiled) under the strategy's scope.
     """
-    import tensorflow as tf
 
     def symbolic_build(self, iterator=None, data_batch=None):
         # Keras all-reduces a whole (image, label) batch here only to learn shapes;

@@ -16,8 +16,13 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from segnet_tf.atomic_files import jsonable, write_json_atomic
+from segnet_tf.inference.test_time import TestTimeAugmentation, tta_probabilities
+from segnet_tf.metrics import SegmentationEvaluator
+from segnet_tf.models import mc_predict
+from segnet_tf.visualize.figures import plot_confusion_matrix
 
 SUMMARY_KEYS = ("global_accuracy", "class_average_accuracy", "mean_iou", "boundary_f1")
 
@@ -70,17 +75,12 @@ def evaluate_model(
         ValueError: the model's output channels differ from ``num_classes``, or both
             ``mc_samples`` and ``flip``/``tta`` are set.
     """
-    from segnet_tf.inference.test_time import TestTimeAugmentation, tta_probabilities
 
     tta = TestTimeAugmentation.parse(tta)
     if flip:
         tta = dataclasses.replace(tta, flip=True)
     if mc_samples > 0 and not tta.is_identity:
         raise ValueError("choose Monte-Carlo sampling or test-time augmentation, not both.")
-    import tensorflow as tf
-
-    from segnet_tf.metrics import SegmentationEvaluator
-    from segnet_tf.models import mc_predict
 
     if isinstance(model, keras.Model):
         # One graph for every batch (all passes of the augmentation in it), so that the
@@ -224,7 +224,6 @@ def write_results(
     Returns:
         ``{"metrics": path, "confusion_matrix": path}``.
     """
-    from segnet_tf.visualize.figures import plot_confusion_matrix
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

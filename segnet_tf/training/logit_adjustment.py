@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import keras
 import numpy as np
 
-DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
-SELECTION_METRICS = ("mean_iou", "class_average_accuracy", "global_accuracy")
+from segnet_tf.commands.adjustment import DEFAULT_TAUS, SELECTION_METRICS
+from segnet_tf.metrics.confusion import confusion_matrix, scores_from_confusion
+from segnet_tf.models.logit_adjustment import base_logits, class_prior_offsets
 
 
 def sweep_logit_adjustment(
@@ -43,10 +45,6 @@ def sweep_logit_adjustment(
         One dict per tau, in order: ``tau``, ``offsets``, ``global_accuracy``,
         ``class_average_accuracy``, ``mean_iou`` and ``per_class_iou``.
     """
-    import keras
-
-    from segnet_tf.metrics.confusion import confusion_matrix, scores_from_confusion
-    from segnet_tf.models.logit_adjustment import base_logits, class_prior_offsets
 
     taus = [float(t) for t in taus]
     if not taus:

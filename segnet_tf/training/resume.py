@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segnet_tf.training import run_dir as rd
+from segnet_tf.training.backup import first_non_finite
+from segnet_tf.training.callbacks import read_best_info, read_history_csv
+from segnet_tf.training.saving import load_trained_model
 
 
 @dataclass
@@ -44,9 +47,6 @@ def check_resumed_files(run_dir: str | os.PathLike) -> ResumedFiles:
         ValueError: a file is unreadable, has wrong content, or the backup is of a
             format this version cannot resume; the message names it and the fix.
     """
-    from segnet_tf.training.backup import first_non_finite
-    from segnet_tf.training.callbacks import read_best_info, read_history_csv
-    from segnet_tf.training.saving import load_trained_model
 
     run_dir = Path(run_dir)
     history = read_history_csv(run_dir / rd.HISTORY)

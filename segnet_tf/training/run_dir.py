@@ -20,7 +20,8 @@ import os
 import shutil
 from pathlib import Path
 
-from segnet_tf.training.config import TrainConfig
+from segnet_tf.atomic_files import write_json_atomic
+from segnet_tf.commands.training import TrainConfig
 
 CONFIG = "config.json"
 METRICS = "metrics.json"
@@ -172,7 +173,6 @@ def write_divergence(path: str | os.PathLike, info: dict) -> None:
         path: Run directory.
         info: Where and with which settings (``epoch``, ``batch``, ``message``...).
     """
-    from segnet_tf.atomic_files import write_json_atomic
 
     write_json_atomic(Path(path) / DIVERGED, info)
 

@@ -29,9 +29,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import keras
+import numpy as np
+import tensorflow as tf
+
+from segnet_tf.atomic_files import remove_stale_temp_files, save_atomic, write_json_atomic
+from segnet_tf.commands.training import TrainConfig
+from segnet_tf.data import make_eval_pipeline, make_training_pipeline, median_frequency_weights
+from segnet_tf.data_sources import count_examples, load_split
+from segnet_tf.layers.resize import scaled_length
+from segnet_tf.metrics import GlobalAccuracy, MeanIoU
+from segnet_tf.models import get_model, with_input_scale
+from segnet_tf.training import callbacks as cb
 from segnet_tf.training import run_dir as rd
-from segnet_tf.training.config import TrainConfig
+from segnet_tf.training.backup import ExactBackup, read_state
+from segnet_tf.training.distribute import (
+    is_multi_worker,
+    make_strategy,
+    patch_for_multiworker,
+    synchronize_batch_norm,
+    worker_info,
+)
 from segnet_tf.training.errors import TrainingDivergedError
+from segnet_tf.training.evaluate import evaluate_model
+from segnet_tf.training.losses import make_loss
+from segnet_tf.training.resume import ResumedFiles, check_resumed_files
+from segnet_tf.training.run_lock import RunLock
+from segnet_tf.training.saving import load_trained_model
+from segnet_tf.training.schedules import make_schedule
+from segnet_tf.visualize.figures import plot_training_curves
 
 __all__ = ["TrainResult", "TrainingDivergedError", "scaled_size", "train"]
 
@@ -58,7 +84,6 @@ class TrainResult:
 
 
 def _mixed_precision_policy() -> str:
-    import tensorflow as tf
 
     # float16 needs loss scaling and only pays on GPUs; CPUs support bfloat16 math.
     return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
@@ -66,15 +91,11 @@ def _mixed_precision_policy() -> str:
 
 def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
     """``(height, width)`` times ``scale``, rounded, at least 1 pixel each."""
-    from segnet_tf.layers.resize import scaled_length
 
     return tuple(scaled_length(v, scale) for v in size)
 
 
 def _make_optimizer(config: TrainConfig, total_steps: int):
-    import keras
-
-    from segnet_tf.training.schedules import make_schedule
 
     lr = make_schedule(config.lr_schedule, config.learning_rate, total_steps, config.warmup_steps)
     decay = config.weight_decay or None
@@ -112,7 +133,6 @@ class PreparedData:
 
 
 def _dataset_options(config: TrainConfig):
-    import tensorflow as tf
 
     options = tf.data.Options()
     if config.strategy != "none":
@@ -132,8 +152,6 @@ def prepare_data(config: TrainConfig) -> PreparedData:
     Raises:
         ValueError: missing data, or too few images for the batch size.
     """
-    from segnet_tf.data import median_frequency_weights
-    from segnet_tf.data_sources import count_examples, load_split
 
     source = dict(
         source=config.data,
@@ -175,7 +193,6 @@ def training_stream(config: TrainConfig, data: PreparedData, skip_steps: int = 0
         data: From :func:`prepare_data`.
         skip_steps: Batches already consumed.
     """
-    from segnet_tf.data import make_training_pipeline
 
     # With --input-scale the network trains on downscaled images; what is saved
     # (best.keras, model.keras) wraps it to take and return full-resolution images.
@@ -201,7 +218,6 @@ def validation_stream(config: TrainConfig, data: PreparedData):
         config: The configuration.
         data: From :func:`prepare_data`.
     """
-    from segnet_tf.data import make_training_pipeline
 
     # A fixed validation subset (when --validation-steps is set) is cached whole,
     # instead of a cache discarded every epoch for being read only in part.
@@ -231,7 +247,6 @@ def prepare_run_dir(
         overwrite: Clear the artifacts of the run in the folder first.
         resume: Resuming an interrupted run.
     """
-    from segnet_tf.atomic_files import write_json_atomic
 
     if overwrite:
         rd.clear_run_dir(run_dir)
@@ -256,14 +271,6 @@ def build_model(config: TrainConfig, data: PreparedData, strategy):
         data: From :func:`prepare_data`.
         strategy: The ``tf.distribute`` strategy.
     """
-    from segnet_tf.metrics import GlobalAccuracy, MeanIoU
-    from segnet_tf.models import get_model
-    from segnet_tf.training.distribute import (
-        is_multi_worker,
-        patch_for_multiworker,
-        synchronize_batch_norm,
-    )
-    from segnet_tf.training.losses import make_loss
 
     num_classes, void_id = data.classes.num_classes, data.classes.void_id
     with strategy.scope():
@@ -307,9 +314,6 @@ def restore_backup(model, config: TrainConfig, run_dir: Path, steps_per_epoch: i
     Returns:
         The :class:`~segnet_tf.training.backup.ResumePoint`, or None without backup.
     """
-    import numpy as np
-
-    from segnet_tf.training.backup import read_state
 
     path = run_dir / rd.BACKUP_DIR / rd.BACKUP_STATE
     if not path.exists():
@@ -365,9 +369,6 @@ def make_callbacks(
         past_history: History rows an interrupted run completed.
         extra_callbacks: The caller's callbacks (before the backup).
     """
-    from segnet_tf.models import with_input_scale
-    from segnet_tf.training import callbacks as cb
-    from segnet_tf.training.backup import ExactBackup
 
     nan_guard = cb.NaNGuard()
     history = cb.HistoryCSV(run_dir / rd.HISTORY, divergence=nan_guard)
@@ -508,13 +509,6 @@ def finish(
         is_chief: Evaluate the best checkpoint (only the chief worker does).
         verbose: ``fit`` verbosity (for the evaluation's progress).
     """
-    from segnet_tf.atomic_files import save_atomic, write_json_atomic
-    from segnet_tf.data import make_eval_pipeline
-    from segnet_tf.models import with_input_scale
-    from segnet_tf.training import callbacks as cb
-    from segnet_tf.training.evaluate import evaluate_model
-    from segnet_tf.training.saving import load_trained_model
-    from segnet_tf.visualize.figures import plot_training_curves
 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
@@ -595,15 +589,10 @@ def train(
             before are intact; rerun once space is freed to resume).
     """
     config.validate()
-    from segnet_tf.atomic_files import remove_stale_temp_files
-    from segnet_tf.training.distribute import make_strategy, worker_info
-    from segnet_tf.training.run_lock import RunLock
 
     # The strategy must exist before any other TensorFlow op.
     strategy = make_strategy(config.strategy)
     worker = worker_info(config.strategy)
-
-    import keras
 
     run_dir = Path(config.run_dir)
     if not worker.is_chief:
@@ -624,9 +613,6 @@ def train(
 
 
 def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks, verbose):
-    import keras
-
-    from segnet_tf.training.resume import ResumedFiles, check_resumed_files
 
     keras.utils.set_random_seed(config.seed)
     data = prepare_data(config)
