@@ -9,6 +9,7 @@ import tensorflow as tf
 
 import segnet_tf
 from segnet_tf.export import export_saved_model, export_tflite
+from segnet_tf.export.portable import WindowMaxPooling2D, WindowMaxUnpooling2D
 from segnet_tf.export.runners import ExportedModel, is_exported_model
 from segnet_tf.export.tflite import convert_tflite
 
@@ -84,11 +85,32 @@ def test_int8_tflite_is_integer_inside_takes_uint8_and_runs(int8_tflite):
     assert outputs["class_ids"].shape == (2, 40, 56)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: full-integer SegNet disagrees with float32 on many pixels (the "
-    "error grows through the decoder); see README, 'Faster inference'",
-)
+def test_int8_unpooling_fills_exact_zeros():
+    # Pool then unpool, full-integer: every position but each window's maximum must be
+    # real 0.0. TFLite's int8 ONE_HOT once made them half the maximum (its "off" code
+    # was read under the output's zero point), which ruined the int8 decoder.
+    inputs = keras.Input((8, 12, 4))
+    pooled, positions = WindowMaxPooling2D(2, "valid")(inputs)
+    model = keras.Model(inputs, WindowMaxUnpooling2D(2)([pooled, positions, inputs]))
+    # Each 2x2 window of each channel holds 0.25, 0.5, 0.75 and 1.0 in a random order,
+    # so that its maximum stays unique once quantised.
+    levels = np.broadcast_to(np.float32([0.25, 0.5, 0.75, 1.0]), (16, 4, 6, 4, 4))
+    windows = np.random.default_rng(0).permuted(levels, axis=-1).reshape(16, 4, 6, 4, 2, 2)
+    values = windows.transpose(0, 1, 4, 2, 5, 3).reshape(16, 8, 12, 4)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([v[None]] for v in values)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    interpreter = tf.lite.Interpreter(model_content=converter.convert())
+    runner = interpreter.get_signature_runner()
+    (name,) = runner.get_input_details()
+    (got,) = runner(**{name: values[:1]}).values()
+    expected = model(values[:1]).numpy()
+    assert (expected == 0).mean() == 0.75
+    np.testing.assert_array_equal(got[expected == 0], 0.0)
+    np.testing.assert_allclose(got, expected, atol=1 / 255)
+
+
 def test_int8_tflite_agrees_with_float32(decisive_model, int8_tflite):
     runner = tf.lite.Interpreter(model_path=str(int8_tflite)).get_signature_runner()
     images = images_of((40, 56), batch=1)

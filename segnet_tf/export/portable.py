@@ -9,8 +9,8 @@ same computation is expressible with builtins:
 - pooling: the ``k*k`` strided sub-grids of the input, stacked on a new last axis;
   the max over that axis is the pooled value and the argmax the position *inside*
   the window (first maximum in row-major order, as `max_pool_with_argmax`);
-- unpooling: each value times a one-hot of its window position, laid out with
-  `depth_to_space`, then cropped to the pre-pool size.
+- unpooling: each value selected into the slot of its window position (0 elsewhere),
+  laid out with `depth_to_space`, then cropped to the pre-pool size.
 
 The two replacement layers exchange window-local positions instead of flat indices,
 so nothing here depends on the flat-index layout and no int64 arithmetic is needed.
@@ -72,9 +72,16 @@ class WindowMaxUnpooling2D(keras.layers.Layer):
     def call(self, inputs):
         values, positions, reference = inputs
         k = self.size
-        one_hot = tf.one_hot(positions, k * k, dtype=values.dtype)  # [B, h, w, C, k*k]
+        # Each value where its window position is i, else 0, by a select rather than
+        # `values * tf.one_hot(...)`: TFLite's int8 ONE_HOT writes its on/off values as
+        # raw int8 codes, which the converter quantises with a zero point of their own,
+        # so "off" was read as 0.5 under the output's zero point of -128 and every
+        # unpooled map got half of each maximum in the other window positions (the
+        # int8 decoder's error). The select's 0 is quantised with its output's
+        # parameters, so it is exactly 0, and no float mask is materialised.
         # depth_to_space wants channels ordered (dy, dx, c): window position major.
-        parts = [values * one_hot[..., i] for i in range(k * k)]
+        zero = tf.zeros((), values.dtype)
+        parts = [tf.where(tf.equal(positions, i), values, zero) for i in range(k * k)]
         spread = tf.nn.depth_to_space(tf.concat(parts, axis=-1), k)
         return spread[:, : tf.shape(reference)[1], : tf.shape(reference)[2], :]
 
