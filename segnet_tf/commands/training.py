@@ -303,29 +303,11 @@ def train(
 ) -> TrainResult:
     """Train a model as described by ``config``; resume an interrupted run.
 
-    Rerunning the same configuration in the same ``run_dir`` after a crash (even
-    ``kill -9``) continues from the last backup and takes exactly the steps the
-    uninterrupted run would have taken (see :func:`segnet_tf.training.train`).
-
-    Args:
-        config: The run's configuration (validated here, before anything is written).
-        overwrite: Replace a finished run (or one with another config) in
-            ``config.run_dir``.
-        callbacks: Extra Keras callbacks.
-        verbose: ``fit`` verbosity; ``"auto"`` shows a progress bar on a terminal
-            and one line per epoch otherwise.
-
-    Returns:
-        A :class:`segnet_tf.training.TrainResult`.
-
-    Raises:
-        ValueError: invalid config, data or run folder, a damaged file of the
-            interrupted run, or another process training in ``run_dir``.
-        segnet_tf.training.TrainingDivergedError: the loss became NaN/inf.
+    The same function as :func:`segnet_tf.training.train` (arguments, result, errors,
+    resume), reachable from here without importing TensorFlow until it is called.
     """
-    config.validate()
     # Imported here: the trainer imports TensorFlow, which this module (read by the
-    # `segnet` parser for `segnet train`'s flags) must not.
+    # `segnet` parser for `segnet train`'s flags) must not. The trainer validates.
     from segnet_tf.training.trainer import train as run_training
 
     return run_training(config, overwrite=overwrite, callbacks=callbacks, verbose=verbose)
