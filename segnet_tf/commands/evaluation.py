@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segnet_tf import config_fields as cf
-from segnet_tf.commands.model_arg import model_file, model_help, preset_name
+from segnet_tf.commands.model_arg import model_field, model_file, preset_name
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
+    precision_field,
     progress_verbosity,
     resolve_data_source,
     split_check,
@@ -25,7 +26,6 @@ from segnet_tf.commands.model_data import (
 from segnet_tf.commands.training import seed_check
 from segnet_tf.config_fields import CommandConfig, ConfigError
 from segnet_tf.data_sources import get_data_source, load_split, normalize_split
-from segnet_tf.precision import PRECISIONS
 
 CONFIG_FILE = "eval_config.json"
 
@@ -58,12 +58,7 @@ class EvaluateConfig(CommandConfig):
         output_dir: Output folder; None: ``eval-<split>`` beside the model.
     """
 
-    model: str = cf.option(
-        help_text=model_help() + ", e.g. a run's best.keras",
-        positional=True,
-        metavar="MODEL",
-        check=cf.path(optional=False, what="a .keras file or a preset name"),
-    )
+    model: str = model_field(", e.g. a run's best.keras")
     data: str | None = data_field()
     data_dir: str | None = data_dir_field()
     split: str = cf.option("test", "train, validation (val) or test", check=split_check)
@@ -84,12 +79,7 @@ class EvaluateConfig(CommandConfig):
         "test-time augmentation: flip, scales:0.75,1,1.25 or flip+scales:0.75,1,1.25 "
         "(mean softmax over the flipped and rescaled passes)"
     )
-    precision: str = cf.option(
-        "float32",
-        "compute precision of a Keras model",
-        choices=PRECISIONS,
-        check=cf.choice(PRECISIONS),
-    )
+    precision: str = precision_field("compute precision of a Keras model")
     limit: int | None = cf.option(
         None,
         "evaluate only the first N images (quick checks)",

@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segnet_tf import config_fields as cf
-from segnet_tf.commands.model_arg import load_segmenter, model_file, model_help, preset_name
+from segnet_tf.commands.model_arg import load_segmenter, model_field, model_file, preset_name
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
+    precision_field,
     resolve_data_source,
     tta_field,
 )
 from segnet_tf.config_fields import CommandConfig, ConfigError
-from segnet_tf.precision import PRECISIONS
 
 FORMATS = ("saved_model", "tflite", "onnx")
 QUANTIZATIONS = ("none", "dynamic", "int8")  # segnet_tf.export.tflite's, without TF
@@ -75,12 +75,7 @@ class ExportConfig(CommandConfig):
             augmentation in-graph (e.g. ``"flip+scales:0.75,1,1.25"``); None adds none.
     """
 
-    model: str = cf.option(
-        help_text=model_help(),
-        positional=True,
-        metavar="MODEL",
-        check=cf.path(optional=False, what="a .keras file or a preset name"),
-    )
+    model: str = model_field()
     format: str = cf.option(
         help_text="export format", required=True, choices=FORMATS, check=cf.choice(FORMATS)
     )
@@ -107,11 +102,8 @@ class ExportConfig(CommandConfig):
         check=cf.flag_value,
     )
 
-    precision: str = cf.option(
-        "float32",
-        "SavedModel compute precision; bfloat16 keeps uint8 in and float32 out",
-        choices=PRECISIONS,
-        check=cf.choice(PRECISIONS),
+    precision: str = precision_field(
+        "SavedModel compute precision; bfloat16 keeps uint8 in and float32 out"
     )
     quantize: str = cf.option(
         "none",

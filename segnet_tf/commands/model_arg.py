@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+from segnet_tf import config_fields as cf
 
 # The same folder as segnet_tf.inference.segmenter.PRESETS_DIR, computed here so that
 # building the parser does not import TensorFlow.
@@ -73,3 +76,17 @@ def load_segmenter(model_arg: str, **kwargs):
     if name is None:
         return Segmenter.from_file(model_arg, **kwargs)
     return Segmenter.from_preset(name, **kwargs)
+
+
+def model_field(help_suffix: str = "") -> Any:
+    """The positional ``model`` field of a command config: a ``.keras`` file or a preset.
+
+    Args:
+        help_suffix: Appended to the shared help text, e.g. ``", e.g. a run's best.keras"``.
+    """
+    return cf.option(
+        help_text=model_help() + help_suffix,
+        positional=True,
+        metavar="MODEL",
+        check=cf.path(optional=False, what="a .keras file or a preset name"),
+    )

@@ -14,6 +14,7 @@ from typing import Any
 from segnet_tf import config_fields as cf
 from segnet_tf.commands.training import TrainConfig
 from segnet_tf.data_sources import data_source_names, get_data_source, is_split_name
+from segnet_tf.precision import PRECISIONS
 
 
 def data_field() -> Any:
@@ -49,6 +50,11 @@ def tta_check(value: Any) -> str | None:
 def tta_field(help_text: str) -> Any:
     """The ``tta`` field of a command config: a test-time augmentation spec, or None."""
     return cf.option(None, help_text, metavar="SPEC", check=tta_check)
+
+
+def precision_field(help_text: str) -> Any:
+    """The ``precision`` field of a command config: ``float32`` (default) or ``bfloat16``."""
+    return cf.option("float32", help_text, choices=PRECISIONS, check=cf.choice(PRECISIONS))
 
 
 def split_check(value: Any) -> str | None:

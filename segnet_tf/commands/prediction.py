@@ -23,10 +23,9 @@ from typing import Any
 from segnet_tf import config_fields as cf
 from segnet_tf.atomic_files import save_png_atomic, write_bytes_atomic
 from segnet_tf.commands.model_arg import load_segmenter as load_model_arg
-from segnet_tf.commands.model_arg import model_help
-from segnet_tf.commands.model_data import tta_field
+from segnet_tf.commands.model_arg import model_field
+from segnet_tf.commands.model_data import precision_field, tta_field
 from segnet_tf.config_fields import CommandConfig, ConfigError
-from segnet_tf.precision import PRECISIONS
 
 CONFIG_FILE = "predict_config.json"
 DEFAULT_ALPHA = 0.5
@@ -64,12 +63,7 @@ class PredictConfig(CommandConfig):
         max_frames: For videos, segment only the first N frames; None: all.
     """
 
-    model: str = cf.option(
-        help_text=model_help(),
-        positional=True,
-        metavar="MODEL",
-        check=cf.path(optional=False, what="a .keras file or a preset name"),
-    )
+    model: str = model_field()
     inputs: tuple[str, ...] = cf.option(
         help_text="image or video files, or folders",
         positional=True,
@@ -111,11 +105,8 @@ class PredictConfig(CommandConfig):
         metavar="N",
         check=cf.count(1, optional=True),
     )
-    precision: str = cf.option(
-        "float32",
-        "network compute precision (bfloat16 is faster on CPUs with AMX or AVX512-BF16)",
-        choices=PRECISIONS,
-        check=cf.choice(PRECISIONS),
+    precision: str = precision_field(
+        "network compute precision (bfloat16 is faster on CPUs with AMX or AVX512-BF16)"
     )
     video_masks: bool = cf.option(
         False,
