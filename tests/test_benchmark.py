@@ -143,3 +143,20 @@ def test_peak_rss_sees_an_allocation_and_resets():
     del block
     _reset_peak_rss()
     assert _peak_rss_bytes() - baseline < 32 * 2**20
+
+
+def test_pooling_stand_ins_keep_every_convolution_and_shape():
+    from benchmarks.tflite_pooling import with_stand_ins
+    from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D
+
+    model = segnet_tf.get_model("segnet", 4, width=0.125, encoder_addition=True)
+    stand_in = with_stand_ins(model)
+    kinds = {type(layer) for layer in stand_in.layers}
+    assert not kinds & {MaxPoolingWithArgmax2D, MaxUnpooling2D}
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    stand_in_convs = [layer for layer in stand_in.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.name for layer in stand_in_convs] == [layer.name for layer in convs]
+    for ours, theirs in zip(stand_in_convs, convs, strict=True):
+        np.testing.assert_array_equal(ours.get_weights()[0], theirs.get_weights()[0])
+    images = np.random.default_rng(0).uniform(0, 255, (1, 45, 61, 3)).astype("float32")
+    assert stand_in(images).shape == model(images).shape == (1, 45, 61, 4)
