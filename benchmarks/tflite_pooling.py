@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from segnet_tf.export import export_tflite  # noqa: E402
+from segnet_tf.export.runners import ExportedModel  # noqa: E402
 from segnet_tf.inference import PRESETS_DIR  # noqa: E402
 from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D  # noqa: E402
 from segnet_tf.training.saving import load_trained_model  # noqa: E402
@@ -69,17 +70,9 @@ def with_stand_ins(model: keras.Model) -> keras.Model:
     return clone
 
 
-def interpreter(path: Path, threads: int, shape) -> tf.lite.Interpreter:
-    runner = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
-    runner.resize_tensor_input(runner.get_input_details()[0]["index"], list(shape))
-    runner.allocate_tensors()
-    return runner
-
-
-def invoke_seconds(runner: tf.lite.Interpreter, images: np.ndarray) -> float:
-    runner.set_tensor(runner.get_input_details()[0]["index"], images)
+def call_seconds(runner: ExportedModel, images: np.ndarray) -> float:
     start = time.perf_counter()
-    runner.invoke()
+    runner(images)
     return time.perf_counter() - start
 
 
@@ -104,13 +97,13 @@ def main(argv=None) -> int:
                     quantize=quantize,
                     representative_images=calibration if quantize == "int8" else None,
                 )
-                runners[variant, quantize] = interpreter(path, args.threads, images.shape)
+                runners[variant, quantize] = ExportedModel(path, num_threads=args.threads)
         times = {key: [] for key in runners}
         for runner in runners.values():
-            invoke_seconds(runner, images)  # warm-up
+            call_seconds(runner, images)  # warm-up
         for _ in range(args.repeats):  # interleaved, so load changes hit every model alike
             for key, runner in runners.items():
-                times[key].append(invoke_seconds(runner, images))
+                times[key].append(call_seconds(runner, images))
     ms = {key: 1000 * float(np.median(values)) for key, values in times.items()}
 
     print(f"TensorFlow {tf.__version__}, {args.threads} TFLite threads, preset camvid_segnet,")
