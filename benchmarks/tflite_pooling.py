@@ -30,6 +30,7 @@ from segnet_tf.export import export_tflite  # noqa: E402
 from segnet_tf.export.runners import ExportedModel  # noqa: E402
 from segnet_tf.inference import PRESETS_DIR  # noqa: E402
 from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D  # noqa: E402
+from segnet_tf.models.graph import clone_replacing  # noqa: E402
 from segnet_tf.training.saving import load_trained_model  # noqa: E402
 
 HEIGHT, WIDTH = 360, 480
@@ -58,16 +59,14 @@ class StandInUnpooling(keras.layers.Layer):
 def with_stand_ins(model: keras.Model) -> keras.Model:
     """Copy of ``model`` (same weights) with the stand-in pooling and unpooling."""
 
-    def clone_layer(layer):
+    def replace(layer):
         if isinstance(layer, MaxPoolingWithArgmax2D):
             return StandInPooling(layer.pool_size[0], name=layer.name, dtype=layer.dtype_policy)
         if isinstance(layer, MaxUnpooling2D):
             return StandInUnpooling(name=layer.name)
-        return layer.__class__.from_config(layer.get_config())
+        return None
 
-    clone = keras.models.clone_model(model, clone_function=clone_layer)
-    clone.set_weights(model.get_weights())
-    return clone
+    return clone_replacing(model, replace)
 
 
 def call_seconds(runner: ExportedModel, images: np.ndarray) -> float:

@@ -4,6 +4,7 @@ import pytest
 
 import segnet_tf
 from segnet_tf.models import mc_predict
+from segnet_tf.models.graph import clone_replacing
 
 ALL_MODELS = segnet_tf.list_models()
 TINY = {"width": 1 / 16}
@@ -248,3 +249,19 @@ def test_bad_input_scale_raises(scale):
 
     with pytest.raises(ValueError, match="scale"):
         with_input_scale(segnet_tf.get_model("segnet_basic", 3, width=0.125), scale)
+
+
+def test_clone_replacing_swaps_the_chosen_layer_and_copies_the_weights():
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(3, name="dense")(inputs)
+    model = keras.Model(inputs, keras.layers.Activation("relu", name="act")(hidden))
+    model.get_layer("dense").set_weights([np.eye(4, 3, dtype="float32"), np.zeros(3, "float32")])
+
+    def replace(layer):
+        return keras.layers.Activation("linear", name=layer.name) if layer.name == "act" else None
+
+    linear = clone_replacing(model, replace)
+    x = np.array([[1.0, -2.0, 3.0, -4.0]], "float32")
+    np.testing.assert_array_equal(linear(x), [[1.0, -2.0, 3.0]])  # weights copied, no relu
+    np.testing.assert_array_equal(model(x), [[1.0, 0.0, 3.0]])  # the original is unchanged
+    assert linear.get_layer("dense") is not model.get_layer("dense")

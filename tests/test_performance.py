@@ -8,6 +8,7 @@ import tensorflow as tf
 import segnet_tf
 from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D
 from segnet_tf.models import FoldedBatchNorm, fold_batch_norm
+from segnet_tf.models.graph import clone_replacing
 
 
 def _optimized_graph_def(function, *specs):
@@ -172,15 +173,13 @@ def test_fused_batch_norm_matches_keras(policy, training, dtype_policy):
 def _with_int64_indices(model):
     """The same model (same weights) with TensorFlow's own int64-index pooling."""
 
-    def clone(layer):
-        config = layer.get_config()
+    def replace(layer):
         if isinstance(layer, MaxPoolingWithArgmax2D):
-            config["index_dtype"] = "int64"
-        return layer.__class__.from_config(config)
+            config = {**layer.get_config(), "index_dtype": "int64"}
+            return MaxPoolingWithArgmax2D.from_config(config)
+        return None
 
-    copy = keras.models.clone_model(model, clone_function=clone)
-    copy.set_weights(model.get_weights())
-    return copy
+    return clone_replacing(model, replace)
 
 
 @pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])

@@ -24,7 +24,7 @@ import keras
 import tensorflow as tf
 
 from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D, MonteCarloDropout
-from segnet_tf.models.graph import producers
+from segnet_tf.models.graph import clone_replacing, producers
 
 
 class WindowMaxPooling2D(keras.layers.Layer):
@@ -113,9 +113,8 @@ def portable_clone(model: keras.Model) -> keras.Model:
     """
     if not any(isinstance(layer, MaxPoolingWithArgmax2D) for layer in model.layers):
         return model
-    pool_sizes = {}
 
-    def clone_layer(layer):
+    def replace(layer):
         if isinstance(layer, MaxPoolingWithArgmax2D):
             replacement = _portable_pool(layer)
             if replacement is None:
@@ -124,14 +123,13 @@ def portable_clone(model: keras.Model) -> keras.Model:
                     f"{layer.strides}; the builtin-only export supports square windows with "
                     "strides equal to the pool size. Export with SELECT_TF_OPS instead."
                 )
-            pool_sizes[layer.name] = replacement.size
             return replacement
         if isinstance(layer, MaxUnpooling2D):
             # SegNet unpools with the mirrored encoder's pool size (decoder i <- block i).
             return WindowMaxUnpooling2D(layer.pool_size[0], name=layer.name)
-        return layer.__class__.from_config(layer.get_config())
+        return None
 
-    clone = keras.models.clone_model(model, clone_function=clone_layer)
+    clone = clone_replacing(model, replace)
     producer = producers(clone)
     for layer in clone.layers:
         if isinstance(layer, WindowMaxUnpooling2D):
@@ -144,7 +142,6 @@ def portable_clone(model: keras.Model) -> keras.Model:
             source = producer.get(id(inbound[1]))
             if isinstance(source, WindowMaxPooling2D) and source.size != layer.size:
                 layer.size = source.size  # follow the pooling that made the positions
-    clone.set_weights(model.get_weights())
     return clone
 
 
@@ -166,11 +163,9 @@ def without_mc_dropout(model: keras.Model) -> keras.Model:
     if not any(isinstance(layer, MonteCarloDropout) for layer in model.layers):
         return model
 
-    def clone_layer(layer):
+    def replace(layer):
         if isinstance(layer, MonteCarloDropout):
             return keras.layers.Identity(name=layer.name)
-        return layer.__class__.from_config(layer.get_config())
+        return None
 
-    clone = keras.models.clone_model(model, clone_function=clone_layer)
-    clone.set_weights(model.get_weights())
-    return clone
+    return clone_replacing(model, replace)
