@@ -12,7 +12,8 @@ weights) at 360x480, batch 1 and 8, every runtime a user may deploy with:
 
 Each row runs in its own subprocess, one after the other (not interleaved: the
 machine's load at each moment is printed with the table); latency is the median of
-the timed calls after one warm-up call. Memory is the subprocess's peak resident
+the timed calls after a warm-up that lasts until the call time has settled (at
+least three calls; see `warm_up`). Memory is the subprocess's peak resident
 set (Linux VmHWM): "peak" is the whole process (runtime, model and activations),
 "run" the rise above the resident set before the first timed call (activations and
 workspace). Ratios are against keras-f32 of the same model and batch.
@@ -307,14 +308,35 @@ def make_runner(runtime: str, model: str, path: str, threads: int):
     return ExportedModel(path, num_threads=threads)
 
 
+def warm_up(call, settled_calls: int = 2, tolerance: float = 1.2, max_calls: int = 12) -> int:
+    """Call ``call()`` until its time has settled; returns the number of calls made.
+
+    The first call traces, allocates and selects kernels. Some runtimes stay slow for
+    several calls more, slower even than the first (a loaded SavedModel once took 532,
+    2772, 2626, 2736, 176 ms, then 62-68 ms), so one warm-up call is not enough: keep
+    calling until ``settled_calls`` calls in a row after the first each take at most
+    ``tolerance`` times the fastest call so far, or ``max_calls`` calls were made.
+    """
+    fastest, in_a_row, calls = float("inf"), 0, 0
+    while in_a_row < settled_calls and calls < max_calls:
+        start = time.perf_counter()
+        call()
+        elapsed = time.perf_counter() - start
+        calls += 1
+        fastest = min(fastest, elapsed)
+        if calls > 1:
+            in_a_row = in_a_row + 1 if elapsed <= tolerance * fastest else 0
+    return calls
+
+
 def run_row(runtime: str, model: str, path: str, batch: int, repeats: int) -> dict:
-    """Time ``repeats`` calls after one warm-up, in this (fresh) process."""
+    """Time ``repeats`` calls after the warm-up (`warm_up`), in this (fresh) process."""
     import numpy as np
 
     threads = len(os.sched_getaffinity(0))
     images = np.random.default_rng(0).integers(0, 256, (batch, HEIGHT, WIDTH, 3), dtype=np.uint8)
     runner = make_runner(runtime, model, path, threads)
-    runner(images)  # warm-up: tracing, allocation, kernel selection
+    warmups = warm_up(lambda: runner(images))
     baseline = _rss_bytes()
     times = []
     for _ in range(repeats):
@@ -322,7 +344,7 @@ def run_row(runtime: str, model: str, path: str, batch: int, repeats: int) -> di
         runner(images)
         times.append(time.perf_counter() - start)
     peak = _peak_rss_bytes()
-    return {"times": times, "peak": peak, "run": max(0, peak - baseline)}
+    return {"times": times, "warmups": warmups, "peak": peak, "run": max(0, peak - baseline)}
 
 
 def measure(runtime, model, path, batch, repeats) -> dict | None:
@@ -467,7 +489,8 @@ def print_saved_table(path: str, facts: dict, peaks: dict) -> int:
     saved = json.loads(Path(path).read_text())
     results = {}
     for row in saved["rows"]:
-        entry = {k: row[k] for k in ("times", "peak", "run")} if "times" in row else None
+        keys = ("times", "warmups", "peak", "run")
+        entry = {k: row[k] for k in keys if k in row} if "times" in row else None
         results.setdefault((row["model"], row["batch"]), {})[row["runtime"]] = entry
     print(saved["environment"])
     print(

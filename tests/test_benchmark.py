@@ -160,3 +160,25 @@ def test_pooling_stand_ins_keep_every_convolution_and_shape():
         np.testing.assert_array_equal(ours.get_weights()[0], theirs.get_weights()[0])
     images = np.random.default_rng(0).uniform(0, 255, (1, 45, 61, 3)).astype("float32")
     assert stand_in(images).shape == model(images).shape == (1, 45, 61, 4)
+
+
+@pytest.mark.parametrize(
+    "call_ms, expected_calls",
+    [
+        ([900, 60, 61, 60], 3),  # traced once, then steady: the first call and two more
+        ([532, 2772, 2626, 2736, 176, 62, 65, 63], 6),  # slower than the first (a SavedModel)
+        ([900, 60, 200, 61, 62, 61], 5),  # one slow call restarts the count
+        ([900] + [60, 200] * 20, 12),  # never settles: stops at max_calls
+    ],
+)
+def test_warm_up_lasts_until_the_call_time_settles(call_ms, expected_calls, monkeypatch):
+    import benchmarks.inference as inference
+
+    now = [0.0]
+    durations = iter(call_ms)
+
+    def call():  # takes the next duration on a fake clock
+        now[0] += next(durations) / 1000
+
+    monkeypatch.setattr(inference.time, "perf_counter", lambda: now[0])
+    assert inference.warm_up(call) == expected_calls
