@@ -356,7 +356,6 @@ def test_damaged_file_is_named_before_training(
     shutil.copytree(interrupted_run, run_dir)
     damage(run_dir)
     before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
-    started = time.monotonic()
     args = [*TINY_ARGS, "--learning-rate", "0.01", "--backup-every-steps", "1"]
     code = main(["train", *args, "--run-dir", str(run_dir)])
     out, err = capsys.readouterr()
@@ -365,7 +364,6 @@ def test_damaged_file_is_named_before_training(
     assert fix in err and "Traceback" not in err
     assert "Epoch" not in out  # Nothing trained.
     assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
-    assert time.monotonic() - started < 60
 
 
 # --- A full disk. ---
