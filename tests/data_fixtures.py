@@ -1,9 +1,11 @@
-"""Helpers shared by the tests of segnet_tf.data (tiny files written to tmp dirs)."""
+"""Helpers shared by the tests: tiny data files in tmp dirs, processes, the browser, scripts/."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -99,3 +101,14 @@ def browser_or_skip():
             allow_module_level=True,
         )
     return sync_api
+
+
+SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def script_main(name: str):
+    """The ``main`` function of ``scripts/<name>.py`` (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main

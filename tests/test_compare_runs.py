@@ -1,19 +1,14 @@
 """scripts/compare_runs.py: per-run test scores, their mean and spread."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compare_runs.py"
+from data_fixtures import script_main
 
 
 def _main():
-    spec = importlib.util.spec_from_file_location("compare_runs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return script_main("compare_runs")
 
 
 def _run(folder: Path, miou: float, pole: float) -> Path:

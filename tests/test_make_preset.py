@@ -1,23 +1,17 @@
 """scripts/make_preset.py rebuilds a run's model from the model's own config, in float32."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import keras
 import numpy as np
+from data_fixtures import script_main
 
 from segnet_tf.models import SegNet
 from segnet_tf.training import TrainConfig
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "make_preset.py"
-
 
 def _make_preset():
-    spec = importlib.util.spec_from_file_location("make_preset", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return script_main("make_preset")
 
 
 def test_preset_is_the_trained_model_in_float32(tmp_path, dtype_policy):
