@@ -130,12 +130,25 @@ def test_many_classes_use_several_bit_chunks():
     assert boundary_f1(gt, shifted, 70, tolerance=0.0) == pytest.approx(0.0)
 
 
-def test_speed_on_camvid_sized_images():
-    # 8 images of 360x480 with 11 classes and void; full test set is 233 images.
+def _best_seconds(fn, repeats=7):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def test_cost_is_a_few_dilations_per_image():
+    # Packing the classes into the bits of one uint64 per pixel makes a CamVid-sized
+    # image cost about two disk dilations (one per matching direction), not two per
+    # class. Measured as a ratio in the same process, so a loaded machine does not
+    # matter: a per-class implementation would be 22 dilations for 11 classes.
     rng = np.random.default_rng(1)
-    gt = rng.integers(0, 12, (8, 9, 12)).repeat(40, axis=1).repeat(40, axis=2)
-    pred = np.roll(gt.clip(0, 10), 3, axis=2)
-    start = time.perf_counter()
-    boundary_f1(gt, pred, 11, ignore_class=11)
-    per_image = (time.perf_counter() - start) / 8
-    assert per_image * 233 < 30.0
+    gt = rng.integers(0, 12, (9, 12)).repeat(40, axis=0).repeat(40, axis=1)
+    pred = np.roll(gt.clip(0, 10), 3, axis=1)
+    radius = tolerance_pixels(360, 480, 0.0075)
+    bits = rng.integers(0, 2**11, (360, 480)).astype(np.uint64)
+    metric = _best_seconds(lambda: boundary_f1_scores(gt[None], pred[None], 11, ignore_class=11))
+    one_dilation = _best_seconds(lambda: dilate_disk(bits, radius))
+    assert metric / one_dilation < 12, (metric, one_dilation)
