@@ -162,12 +162,12 @@ def best_convolution(repeats: int = 5) -> dict:
     for dtype in (tf.float32, tf.bfloat16):
         a, k = tf.cast(x, dtype), tf.cast(kernel, dtype)
         conv = tf.function(lambda a, k: tf.nn.conv2d(a, k, 1, "SAME"))
-        conv(a, k).numpy()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            conv(a, k).numpy()
-            times.append(time.perf_counter() - start)
+
+        def run(conv=conv, a=a, k=k):  # defaults bind this iteration's conv and inputs
+            return conv(a, k).numpy()
+
+        run()
+        times = [call_seconds(run) for _ in range(repeats)]
         result[dtype.name] = flops / min(times) / 1e9
     return result
 
@@ -308,6 +308,13 @@ def make_runner(runtime: str, model: str, path: str, threads: int):
     return ExportedModel(path, num_threads=threads)
 
 
+def call_seconds(call) -> float:
+    """Wall time of one ``call()``, in seconds."""
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
 def warm_up(call, settled_calls: int = 2, tolerance: float = 1.2, max_calls: int = 12) -> int:
     """Call ``call()`` until its time has settled; returns the number of calls made.
 
@@ -319,9 +326,7 @@ def warm_up(call, settled_calls: int = 2, tolerance: float = 1.2, max_calls: int
     """
     fastest, in_a_row, calls = float("inf"), 0, 0
     while in_a_row < settled_calls and calls < max_calls:
-        start = time.perf_counter()
-        call()
-        elapsed = time.perf_counter() - start
+        elapsed = call_seconds(call)
         calls += 1
         fastest = min(fastest, elapsed)
         if calls > 1:
@@ -338,11 +343,7 @@ def run_row(runtime: str, model: str, path: str, batch: int, repeats: int) -> di
     runner = make_runner(runtime, model, path, threads)
     warmups = warm_up(lambda: runner(images))
     baseline = _rss_bytes()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        runner(images)
-        times.append(time.perf_counter() - start)
+    times = [call_seconds(lambda: runner(images)) for _ in range(repeats)]
     peak = _peak_rss_bytes()
     return {"times": times, "warmups": warmups, "peak": peak, "run": max(0, peak - baseline)}
 
@@ -402,7 +403,8 @@ def _median(values):
 def format_table(results, gflop, peaks, best_conv, mious) -> str:
     header = (
         "| model | batch | runtime | ms / image | vs keras-f32 | vs torch (same precision) "
-        "| GFLOP/s | % of physical peak | % of best conv | peak MiB | run MiB | CamVid mIoU |"
+        "| GFLOP/s | % of physical peak | % of best conv | peak MiB | run MiB | warm-up calls "
+        "| CamVid mIoU |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for (model, batch), rows in results.items():
@@ -423,7 +425,8 @@ def format_table(results, gflop, peaks, best_conv, mious) -> str:
                 f"| {rate:.0f} | {100 * rate / peaks[precision]:.0f}% "
                 f"| {'-' if conv_ref is None else f'{100 * rate / conv_ref:.0f}%'} "
                 f"| {row['peak'] / 2**20:.0f} "
-                f"| {row['run'] / 2**20:.0f} | {'-' if miou is None else f'{100 * miou:.2f}'} |"
+                f"| {row['run'] / 2**20:.0f} | {row.get('warmups', '-')} "
+                f"| {'-' if miou is None else f'{100 * miou:.2f}'} |"
             )
     return "\n".join(lines)
 

@@ -182,3 +182,44 @@ def test_warm_up_lasts_until_the_call_time_settles(call_ms, expected_calls, monk
 
     monkeypatch.setattr(inference.time, "perf_counter", lambda: now[0])
     assert inference.warm_up(call) == expected_calls
+
+
+def test_inference_table_ratios_and_warm_ups():
+    import benchmarks.inference as inference
+
+    mib = 2**20
+    results = {
+        ("segnet_basic", 2): {
+            "keras-f32": {"times": [0.8, 0.6, 0.7], "warmups": 3, "peak": 700 * mib, "run": mib},
+            "keras-bf16": {"times": [0.35], "warmups": 5, "peak": 710 * mib, "run": 0},
+            "torch-bf16": {"times": [0.7], "peak": 900 * mib, "run": 0},  # saved before warm-ups
+            "tflite-int8": None,  # a runtime that failed is left out
+        }
+    }
+    table = inference.format_table(
+        results,
+        gflop={"segnet_basic": 10.0},
+        peaks={"float32": 100.0, "bfloat16": 200.0},
+        best_conv={"float32": 50.0},
+        mious={},
+    )
+    rows = {
+        line.split("|")[3].strip(): [c.strip() for c in line.split("|")[1:-1]]
+        for line in table.splitlines()[2:]
+    }
+    assert set(rows) == {"keras-f32", "keras-bf16", "torch-bf16"}
+    header = [c.strip() for c in table.splitlines()[0].split("|")[1:-1]]
+    f32, bf16, torch_bf16 = (
+        dict(zip(header, rows[r], strict=True)) for r in ("keras-f32", "keras-bf16", "torch-bf16")
+    )
+    # Median of 0.8, 0.6, 0.7 s for 2 images: 350 ms an image, 10 GFLOP / 0.35 s.
+    assert f32["ms / image"] == "350.0" and f32["GFLOP/s"] == "29"
+    assert f32["% of physical peak"] == "29%" and f32["% of best conv"] == "57%"
+    assert bf16["vs keras-f32"] == "2.00x" and bf16["vs torch (same precision)"] == "2.00x"
+    assert bf16["% of best conv"] == "-"  # no bfloat16 probe given
+    assert (f32["warm-up calls"], bf16["warm-up calls"], torch_bf16["warm-up calls"]) == (
+        "3",
+        "5",
+        "-",
+    )
+    assert f32["peak MiB"] == "700" and f32["run MiB"] == "1"
