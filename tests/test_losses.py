@@ -78,7 +78,9 @@ def _lovasz_reference(labels, logits, k, weights=None, per_image=False):
 def test_dice_by_hand():
     # Class 0: 2*0.75 / (0.75+0.5 + 1) = 2/3; class 1: 2*0.5 / (0.25+0.5 + 1) = 4/7.
     loss = DiceLoss(2, ignore_class=2, smooth=0.0)
-    np.testing.assert_allclose(float(loss(HAND_LABELS, HAND_LOGITS)), 1 - (2 / 3 + 4 / 7) / 2)
+    np.testing.assert_allclose(
+        float(loss(HAND_LABELS, HAND_LOGITS)), 1 - (2 / 3 + 4 / 7) / 2, rtol=1e-6
+    )
     weighted = DiceLoss(2, class_weights=[1.0, 3.0], smooth=0.0)
     np.testing.assert_allclose(
         float(weighted(HAND_LABELS, HAND_LOGITS)), 1 - (2 / 3 + 3 * 4 / 7) / 4, rtol=1e-6
@@ -125,7 +127,7 @@ def test_lovasz_by_hand():
     # [1/2, 1] -> gradient [1/2, 1/2] -> 0.375. Class 1: errors 0.25 (not), 0.5
     # (truth); sorted [0.5, 0.25], Jaccard [1, 1] -> gradient [1, 0] -> 0.5.
     loss = LovaszSoftmaxLoss(2, ignore_class=2)
-    np.testing.assert_allclose(float(loss(HAND_LABELS, HAND_LOGITS)), (0.375 + 0.5) / 2)
+    np.testing.assert_allclose(float(loss(HAND_LABELS, HAND_LOGITS)), (0.375 + 0.5) / 2, rtol=1e-6)
     weighted = LovaszSoftmaxLoss(2, class_weights=[3.0, 1.0])
     np.testing.assert_allclose(
         float(weighted(HAND_LABELS, HAND_LOGITS)), (3 * 0.375 + 0.5) / 4, rtol=1e-6
