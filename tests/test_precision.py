@@ -6,7 +6,12 @@ import pytest
 
 import segnet_tf
 from segnet_tf.inference import Segmenter
-from segnet_tf.precision import auto_precision, check_precision, cpu_has_native_bf16
+from segnet_tf.precision import (
+    auto_precision,
+    check_precision,
+    cpu_has_native_bf16,
+    mixed_precision_policy,
+)
 
 
 def _cpuinfo(tmp_path, flags):
@@ -28,6 +33,19 @@ def test_native_bf16_is_read_from_the_cpu_flags(tmp_path, flags, native):
     path = _cpuinfo(tmp_path, flags)
     assert cpu_has_native_bf16(path) is native
     assert auto_precision(path) == ("bfloat16" if native else "float32")
+
+
+@pytest.mark.parametrize(
+    ("gpu", "native_bf16", "policy"),
+    [
+        (True, False, "mixed_float16"),
+        (True, True, "mixed_float16"),
+        (False, True, "mixed_bfloat16"),
+        (False, False, "float32"),  # emulated bfloat16 is slower than float32
+    ],
+)
+def test_mixed_precision_policy_pays_only_where_the_hardware_has_it(gpu, native_bf16, policy):
+    assert mixed_precision_policy(gpu=gpu, native_bf16=native_bf16) == policy
 
 
 def test_unreadable_cpuinfo_means_no_native_bf16(tmp_path):

@@ -190,11 +190,12 @@ def test_worker_info_from_tf_config(monkeypatch):
     assert (info.index, info.is_chief) == (1, False)
 
 
-def test_mixed_precision_trains_in_bfloat16_and_restores_the_policy(tmp_path):
+def test_mixed_precision_trains_in_bfloat16_and_restores_the_policy(tmp_path, monkeypatch):
     import keras
 
-    from segnet_tf.training import TrainConfig, train
+    from segnet_tf.training import TrainConfig, train, trainer
 
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: True)
     config = TrainConfig(
         data="synthetic", synthetic_images=8, image_size=(32, 32), width=0.0625,
         batch_size=4, epochs=1, steps_per_epoch=1, validation_steps=1,
@@ -207,6 +208,23 @@ def test_mixed_precision_trains_in_bfloat16_and_restores_the_policy(tmp_path):
     assert model.outputs[0].dtype == "float32"  # logits stay float32
     assert math.isfinite(result.history["loss"][0])
     assert result.initial_epoch == 0
+
+
+def test_mixed_precision_trains_in_float32_on_a_cpu_without_native_bf16(
+    tmp_path, monkeypatch, capsys
+):
+    from segnet_tf.training import TrainConfig, train, trainer
+
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: False)
+    config = TrainConfig(
+        data="synthetic", synthetic_images=8, image_size=(32, 32), width=0.0625,
+        batch_size=4, epochs=1, steps_per_epoch=1, validation_steps=1,
+        mixed_precision=True, run_dir=str(tmp_path / "run"),
+    )  # fmt: skip
+    result = train(config, verbose=0)
+    assert result.model.dtype_policy.name == "float32"
+    assert "no native bfloat16" in capsys.readouterr().out
+    assert math.isfinite(result.history["loss"][0])
 
 
 def test_input_scale_trains_a_model_that_scores_full_resolution(tmp_path):

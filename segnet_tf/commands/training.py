@@ -102,7 +102,9 @@ class TrainConfig(CommandConfig):
             this, in (0, 1].
         ohem_min_kept: ...and at least this many pixels per batch.
         augment: Random scale-crop, flip and photometric jitter.
-        mixed_precision: ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on CPU.
+        mixed_precision: ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on a CPU with
+            native bfloat16 (AMX or AVX512-BF16), float32 on other CPUs, where
+            emulated bfloat16 is slower.
         strategy: ``none``, ``mirrored`` (one machine, all local devices) or
             ``multiworker`` (machines listed in ``$TF_CONFIG``).
         early_stopping_patience: Stop after this many epochs without a better
@@ -161,7 +163,9 @@ class TrainConfig(CommandConfig):
     )
     ohem_min_kept: int = _opt(16384, "--loss ohem keeps at least this many pixels", metavar="N")
     augment: bool = _opt(True, "random scale-crop, flip and colour jitter")
-    mixed_precision: bool = _opt(False, "mixed_float16 on GPU, mixed_bfloat16 on CPU")
+    mixed_precision: bool = _opt(
+        False, "mixed_float16 on GPU, mixed_bfloat16 on CPUs with native bfloat16 (else float32)"
+    )
     strategy: str = _opt("none", "distribution strategy (see TF_CONFIG)", choices=STRATEGIES)
     early_stopping_patience: int = _opt(
         0, "epochs without better val mIoU before stopping (0: never)", metavar="N"

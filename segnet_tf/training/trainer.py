@@ -40,6 +40,7 @@ from segnet_tf.data_sources import count_examples, load_split
 from segnet_tf.layers.resize import scaled_length
 from segnet_tf.metrics import GlobalAccuracy, MeanIoU
 from segnet_tf.models import get_model, with_input_scale
+from segnet_tf.precision import NATIVE_BF16_FLAGS, cpu_has_native_bf16, mixed_precision_policy
 from segnet_tf.training import callbacks as cb
 from segnet_tf.training import run_dir as rd
 from segnet_tf.training.backup import ExactBackup, read_state
@@ -85,8 +86,17 @@ class TrainResult:
 
 def _mixed_precision_policy() -> str:
 
-    # float16 needs loss scaling and only pays on GPUs; CPUs support bfloat16 math.
-    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    policy = mixed_precision_policy(
+        gpu=bool(tf.config.list_physical_devices("GPU")), native_bf16=cpu_has_native_bf16()
+    )
+    if policy == "float32":
+        print(
+            "segnet train: --mixed-precision: this CPU has no native bfloat16 "
+            f"({' or '.join(NATIVE_BF16_FLAGS)} in /proc/cpuinfo), where mixed_bfloat16 "
+            "trains several times slower than float32; training in float32",
+            flush=True,
+        )
+    return policy
 
 
 def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
