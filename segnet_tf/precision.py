@@ -75,9 +75,10 @@ def mixed_precision_policy(gpu: bool, native_bf16: bool) -> str:
     """The dtype policy that mixed-precision training uses on a machine.
 
     ``mixed_float16`` on a GPU; on a CPU ``mixed_bfloat16`` where the CPU multiplies
-    bfloat16 natively, else ``float32``: where oneDNN emulates bfloat16, a training
-    step of the CamVid recipe's network took 8.3x as long as in float32 (AMD EPYC
-    Zen 3, AVX2 only), so mixed precision would only slow training down.
+    bfloat16 natively, else ``float32``: where bfloat16 is emulated, a training step
+    of the CamVid recipe's network took 7.9x as long as in float32 (AMD EPYC Zen 3,
+    AVX2 only; ``python benchmarks/onednn.py``), so mixed precision would only slow
+    training down.
 
     Args:
         gpu: Whether TensorFlow sees a GPU.

@@ -223,3 +223,26 @@ def test_inference_table_ratios_and_warm_ups():
         "-",
     )
     assert f32["peak MiB"] == "700" and f32["run MiB"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("off", "on", "expected"),
+    [
+        (0.2, 0.1, ("200.0", "100.0", "2.00x")),
+        (0.5, None, ("500.0", "> 60 s", "< 0.008x")),  # oneDNN past the time limit
+        (None, 2.0, ("> 60 s", "2000.0", "> 30.0x")),
+        (None, None, ("> 60 s", "> 60 s", "-")),
+    ],
+)
+def test_onednn_table_bounds_the_speed_up_of_a_probe_that_timed_out(off, on, expected):
+    from benchmarks.onednn import table_cells
+
+    assert table_cells(off, on, timeout=60.0) == expected
+
+
+def test_onednn_probe_runs_in_a_subprocess_with_the_setting():
+    from benchmarks.onednn import time_in_subprocess
+
+    seconds = time_in_subprocess("conv 7x7 3->64 360x480", onednn=True, repeats=1, timeout=120)
+    assert seconds is not None and 0 < seconds < 120
+    assert time_in_subprocess("conv 7x7 3->64 360x480", False, repeats=1, timeout=0.01) is None

@@ -1,0 +1,147 @@
+"""TensorFlow's oneDNN kernels against its default ones, per convolution and training step.
+
+TensorFlow turns oneDNN on by itself only on CPUs with AVX-512 VNNI/BF16 or AMX; on
+others (AVX2) its convolutions run in Eigen unless ``TF_ENABLE_ONEDNN_OPTS=1`` is set
+before TensorFlow is imported. TensorFlow reads the variable once, when it loads, so
+each setting runs in a subprocess of its own, and each probe has a time limit (a probe
+that exceeds it prints "> N s" instead of a time).
+
+    python benchmarks/onednn.py [--repeats 3] [--timeout 60]
+
+Probes: forward convolutions of SegNet (3x3) and SegNet-Basic (7x7) at their
+full-resolution sizes, and one training step of the CamVid recipe's network
+(``segnet_encoder_addition``, width 0.25, 180x240, batch 8; in float32 and under
+``mixed_bfloat16``, which CPUs without native bfloat16 emulate) and of SegNet-Basic.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import segnet_tf  # noqa: E402
+from segnet_tf.precision import cpu_flags  # noqa: E402
+
+# name: (kind, arguments). conv: kernel, input channels, output channels, height,
+# width, batch. train: model, width, height, width, batch[, dtype policy].
+PROBES = {
+    "conv 3x3 64->64 360x480": ("conv", (3, 64, 64, 360, 480, 1)),
+    "conv 7x7 3->64 360x480": ("conv", (7, 3, 64, 360, 480, 1)),
+    "conv 7x7 64->64 180x240": ("conv", (7, 64, 64, 180, 240, 1)),
+    "conv 7x7 64->64 360x480": ("conv", (7, 64, 64, 360, 480, 1)),
+    "train step, recipe network, 8x180x240": (
+        "train",
+        ("segnet_encoder_addition", 0.25, 180, 240, 8),
+    ),
+    "train step, recipe network, 8x180x240, bf16": (
+        "train",
+        ("segnet_encoder_addition", 0.25, 180, 240, 8, "mixed_bfloat16"),
+    ),
+    "train step, segnet_basic, 4x180x240": ("train", ("segnet_basic", 1.0, 180, 240, 4)),
+}
+
+
+def run_probe(kind: str, arguments: tuple, repeats: int) -> float:
+    """Median seconds of ``repeats`` timed calls of one probe, after one warm-up call."""
+    rng = np.random.default_rng(0)
+    if kind == "conv":
+        size, cin, cout, height, width, batch = arguments
+        x = tf.constant(rng.normal(size=(batch, height, width, cin)).astype("float32"))
+        kernel = tf.constant(rng.normal(size=(size, size, cin, cout)).astype("float32"))
+        convolve = tf.function(lambda x: tf.nn.conv2d(x, kernel, 1, "SAME"))
+
+        def call():
+            convolve(x).numpy()
+    else:
+        name, width_multiplier, height, width, batch, *policy = arguments
+        keras.config.set_dtype_policy(policy[0] if policy else "float32")
+        keras.utils.set_random_seed(0)
+        model = segnet_tf.get_model(name, num_classes=11, width=width_multiplier)
+        model.compile(
+            optimizer="adamw",
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        x = rng.uniform(0, 255, (batch, height, width, 3)).astype("float32")
+        y = rng.integers(0, 11, (batch, height, width, 1)).astype("int32")
+
+        def call():
+            model.train_on_batch(x, y)
+
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def time_in_subprocess(name: str, onednn: bool, repeats: int, timeout: float) -> float | None:
+    """Seconds per call of probe ``name`` with oneDNN on or off; None past ``timeout``."""
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0", TF_CPP_MIN_LOG_LEVEL="2")
+    command = [sys.executable, __file__, "--probe", name, "--repeats", str(repeats)]
+    try:
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=timeout, check=True
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def table_cells(off: float | None, on: float | None, timeout: float) -> tuple[str, str, str]:
+    """The off / on milliseconds and the on-over-off speed-up, bounded where a probe timed out."""
+    times = tuple(f"> {timeout:.0f} s" if t is None else f"{1000 * t:.1f}" for t in (off, on))
+    if off is None and on is None:
+        ratio = "-"
+    elif on is None:
+        ratio = f"< {off / timeout:.3f}x"
+    elif off is None:
+        ratio = f"> {timeout / on:.1f}x"
+    else:
+        ratio = f"{off / on:.2f}x"
+    return (*times, ratio)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per probe")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds allowed per probe and setting"
+    )
+    parser.add_argument("--probe", choices=sorted(PROBES), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.probe:  # the subprocess side
+        seconds = run_probe(*PROBES[args.probe], args.repeats)
+        print(json.dumps({"seconds": seconds}))
+        return 0
+
+    with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+        model_name = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+            "unknown CPU",
+        )
+    wide = sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx")) or f == "avx2")
+    print(f"{model_name}, {os.cpu_count()} CPUs, {' '.join(wide) or 'no AVX2/AVX-512/AMX flags'}")
+    print(f"median of {args.repeats} calls after a warm-up, each setting in its own process")
+    print(f"{'probe':42} {'oneDNN off ms':>14} {'oneDNN on ms':>14} {'on speed-up':>12}")
+    for name in PROBES:
+        off, on = (
+            time_in_subprocess(name, setting, args.repeats, args.timeout)
+            for setting in (False, True)
+        )
+        off_cell, on_cell, ratio = table_cells(off, on, args.timeout)
+        print(f"{name:42} {off_cell:>14} {on_cell:>14} {ratio:>12}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
