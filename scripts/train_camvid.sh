@@ -5,9 +5,10 @@
 #    EncoderAddition decoder (each unpooled map plus the encoder map it was pooled
 #    from) at half resolution (--input-scale 0.5: frames and labels downscaled to
 #    180x240, random zoom 0.75x-1.5x, flips, colour jitter), bfloat16 mixed precision
-#    on CPUs with native bfloat16 (float32 on others), AdamW with cosine decay, unweighted cross-entropy; the best epoch is
-#    chosen on the 101 validation frames. The saved models take full-resolution
-#    360x480 images: they downscale their input and upsample their logits.
+#    on CPUs with native bfloat16 (float32 on others), AdamW with cosine decay,
+#    unweighted cross-entropy; the best epoch is chosen on the 101 validation frames.
+#    The saved models take full-resolution 360x480 images: they downscale their input
+#    and upsample their logits.
 # 2. `segnet adjust`: logit adjustment (-tau * log class prior) with tau chosen on the
 #    validation split, which restores the rare classes that an unweighted loss
 #    under-predicts (class-average accuracy C) without retraining.
@@ -16,11 +17,12 @@
 # Budgeted for under 60 minutes of training on 2 CPU cores: 53 minutes for the 170
 # epochs on an idle machine (about 19 s an epoch, AMD EPYC Zen 4 with AVX512-BF16);
 # lower EPOCHS on a slower or shared machine. On a CPU without AVX-512 (AMD EPYC
-# Zen 3) an epoch took 42 s in float32, so 170 epochs take about 2 hours there. Why this recipe rather than the paper's (SGD lr 0.1, median-frequency
-# weights, full resolution, ~10k iterations): at full resolution this budget buys
-# about 45 epochs of quarter-frame crops, after which test mIoU was 26;
-# median-frequency weights made large classes collapse into rare ones (Building into
-# SignSymbol) at this number of steps. The encoder addition is what lifted test mIoU
+# Zen 3) an epoch took 42 s in float32, so 170 epochs take about 2 hours there.
+# Why this recipe rather than the paper's (SGD lr 0.1, median-frequency weights, full
+# resolution, ~10k iterations): at full resolution this budget buys about 45 epochs
+# of quarter-frame crops, after which test mIoU was 26; median-frequency weights
+# made large classes collapse into rare ones (Building into SignSymbol) at this
+# number of steps. The encoder addition is what lifted test mIoU
 # from 38.4 (plain SegNet decoder, 130 epochs) to 53.5: at half resolution the
 # decoder needs the encoder's detail, not only where the maxima were, for thin
 # classes.

@@ -86,7 +86,7 @@ def mixed_precision_policy(gpu: bool, native_bf16: bool) -> str:
             (:func:`cpu_has_native_bf16`).
     """
     if gpu:
-        return "mixed_float16"  # float16 needs loss scaling, which Keras does
+        return "mixed_float16"  # GPUs multiply float16 natively; Keras scales the loss
     return "mixed_bfloat16" if native_bf16 else "float32"
 
 
