@@ -20,6 +20,10 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make `benchmarks` importable
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -28,7 +32,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import segnet_tf  # noqa: E402
-from segnet_tf.precision import cpu_flags  # noqa: E402
+from benchmarks.inference import cpu_facts  # noqa: E402
 
 # name: (kind, arguments). conv: kernel, input channels, output channels, height,
 # width, batch. train: model, width, height, width, batch[, dtype policy].
@@ -124,13 +128,12 @@ def main(argv=None) -> int:
         print(json.dumps({"seconds": seconds}))
         return 0
 
-    with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
-        model_name = next(
-            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
-            "unknown CPU",
-        )
-    wide = sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx")) or f == "avx2")
-    print(f"{model_name}, {os.cpu_count()} CPUs, {' '.join(wide) or 'no AVX2/AVX-512/AMX flags'}")
+    cpu = cpu_facts()
+    wide = sorted(f for f in cpu["flags"] if f.startswith(("avx512", "amx")) or f == "avx2")
+    print(
+        f"{cpu['model']} (family {cpu['family']}), {cpu['cores']} CPUs, "
+        f"{' '.join(wide) or 'no AVX2/AVX-512/AMX flags'}"
+    )
     print(f"median of {args.repeats} calls after a warm-up, each setting in its own process")
     print(f"{'probe':42} {'oneDNN off ms':>14} {'oneDNN on ms':>14} {'on speed-up':>12}")
     for name in PROBES:

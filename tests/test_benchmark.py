@@ -240,7 +240,7 @@ def test_onednn_table_bounds_the_speed_up_of_a_probe_that_timed_out(off, on, exp
     assert table_cells(off, on, timeout=60.0) == expected
 
 
-def test_onednn_probe_runs_in_a_subprocess_with_the_setting():
+def test_onednn_probe_times_in_a_subprocess_and_stops_at_the_time_limit():
     from benchmarks.onednn import time_in_subprocess
 
     seconds = time_in_subprocess("conv 7x7 3->64 360x480", onednn=True, repeats=1, timeout=120)
