@@ -48,6 +48,8 @@ if __package__ in (None, ""):  # run as a file: make `benchmarks` importable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from benchmarks.machine import cpu_facts, cpu_label  # noqa: E402
+
 MODELS = ("preset", "segnet_basic", "segnet")
 PRESET = "camvid_segnet"
 RUNTIMES = (
@@ -66,46 +68,6 @@ RUNTIMES = (
 HEIGHT, WIDTH = 360, 480
 NUM_CLASSES = 11
 CONV_SHAPE = (1, 90, 120, 256)  # the best-convolution probe: 3x3, 256 -> 256 channels
-
-
-# ----------------------------------------------------------------------------- the CPU
-
-
-def cpu_facts(cpuinfo: str = "/proc/cpuinfo", mhz_override: float | None = None) -> dict:
-    """Model name, vendor, family, flags and clock (MHz) of this machine's CPU.
-
-    Args:
-        cpuinfo: The file to read.
-        mhz_override: The clock to assume instead (e.g. the rated boost clock, which a
-            virtual machine's ``/proc/cpuinfo`` does not show).
-    """
-    facts = {"model": platform.processor() or "unknown", "vendor": "", "family": 0, "flags": set()}
-    mhz = []
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                key, _, value = line.partition(":")
-                key, value = key.strip(), value.strip()
-                if key == "model name":
-                    facts["model"] = value
-                elif key == "vendor_id":
-                    facts["vendor"] = value
-                elif key == "cpu family":
-                    facts["family"] = int(value)
-                elif key == "flags":
-                    facts["flags"] = set(value.split())
-                elif key == "cpu MHz":
-                    mhz.append(float(value))
-    except OSError:
-        pass
-    # The rated maximum when the kernel knows it; a VM often only reports the base clock.
-    max_khz = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
-    facts["mhz"] = int(max_khz.read_text()) / 1000 if max_khz.is_file() else max(mhz, default=0)
-    facts["mhz_source"] = "cpuinfo_max_freq" if max_khz.is_file() else "/proc/cpuinfo cpu MHz"
-    if mhz_override:
-        facts["mhz"], facts["mhz_source"] = mhz_override, "--mhz"
-    facts["cores"] = len(os.sched_getaffinity(0))
-    return facts
 
 
 def flop_per_cycle(facts: dict) -> dict:
@@ -438,9 +400,7 @@ def environment(facts: dict) -> str:
     parts = [
         datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load average " + " ".join(f"{load:.1f}" for load in os.getloadavg()),
-        f"{facts['model']} ({facts['cores']} cores, {facts['mhz']:.0f} MHz from "
-        f"{facts['mhz_source']})",
-        "flags " + " ".join(sorted(f for f in facts["flags"] if f.startswith(("avx512", "amx")))),
+        f"{cpu_label(facts)}; {facts['mhz']:.0f} MHz from {facts['mhz_source']}",
         f"Python {platform.python_version()}",
         f"TensorFlow {tf.__version__}",
         f"Keras {keras.__version__}",

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import segnet_tf  # noqa: E402
-from benchmarks.inference import cpu_facts  # noqa: E402
+from benchmarks.machine import cpu_label  # noqa: E402
 
 # name: (kind, arguments). conv: kernel, input channels, output channels, height,
 # width, batch. train: model, width, height, width, batch[, dtype policy].
@@ -128,12 +128,7 @@ def main(argv=None) -> int:
         print(json.dumps({"seconds": seconds}))
         return 0
 
-    cpu = cpu_facts()
-    wide = sorted(f for f in cpu["flags"] if f.startswith(("avx512", "amx")) or f == "avx2")
-    print(
-        f"{cpu['model']} (family {cpu['family']}), {cpu['cores']} CPUs, "
-        f"{' '.join(wide) or 'no AVX2/AVX-512/AMX flags'}"
-    )
+    print(cpu_label())
     print(f"median of {args.repeats} calls after a warm-up, each setting in its own process")
     print(f"{'probe':42} {'oneDNN off ms':>14} {'oneDNN on ms':>14} {'on speed-up':>12}")
     for name in PROBES:

@@ -407,10 +407,12 @@ def environment_line() -> str:
     import keras
     import tensorflow as tf
 
+    from benchmarks.machine import cpu_label
+
     parts = [
         datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load average " + " ".join(f"{load:.1f}" for load in os.getloadavg()),
-        f"{_cpu_name()}, {os.cpu_count()} CPUs",
+        cpu_label(),
         f"Python {platform.python_version()}",
         f"TensorFlow {tf.__version__}",
         f"Keras {keras.__version__}",
@@ -420,17 +422,6 @@ def environment_line() -> str:
 
         parts.append(f"PyTorch {torch.__version__}")
     return "; ".join(parts)
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 # ----------------------------------------------------------------------------- driver

@@ -13,30 +13,24 @@ CPU timings on a shared machine are noisy: compare within one run.
 import argparse
 import datetime
 import os
-import platform
+import sys
 import tempfile
 import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make `benchmarks` importable
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.machine import cpu_label  # noqa: E402
 from segnet_tf.inference import Segmenter  # noqa: E402
 from segnet_tf.inference.video import iter_frames, segment_video  # noqa: E402
 
 HEIGHT, WIDTH = 360, 480
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def write_clip(path: str, frames: int, fps: int) -> None:
@@ -81,7 +75,7 @@ def main() -> None:
 
     whole = float(np.median([r.seconds for r in results]))
     model = float(np.median(model_times))
-    print(f"{datetime.date.today()}  {cpu_name()}, {os.cpu_count()} cores")
+    print(f"{datetime.date.today()}  {cpu_label()}")
     print(
         f"preset {args.preset}, clip {args.frames} frames {WIDTH}x{HEIGHT} at {args.fps} fps, "
         f"median of {args.repeats}"

@@ -272,3 +272,29 @@ def test_onednn_probe_times_in_a_subprocess_and_stops_at_the_time_limit():
     seconds = time_in_subprocess("conv 7x7 3->64 360x480", onednn=True, repeats=1, timeout=120)
     assert seconds is not None and 0 < seconds < 120
     assert time_in_subprocess("conv 7x7 3->64 360x480", False, repeats=1, timeout=0.01) is None
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ("fpu sse2 avx2 fma", "AMD EPYC (family 25 model 1), 2 cores, avx2, no AVX-512/AMX"),
+        (
+            "avx2 avx512f avx512_vnni avx512_bf16",
+            "AMD EPYC (family 25 model 1), 2 cores, avx2, avx512f, avx512_vnni, avx512_bf16",
+        ),
+    ],
+)
+def test_cpu_label_names_the_generation_and_vector_units(tmp_path, monkeypatch, flags, expected):
+    # Two CPUs both called "AMD EPYC" ran this project's benchmarks at very different
+    # bfloat16 and int8 speeds: the label must tell them apart.
+    from benchmarks import machine
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n"
+        f"model name\t: AMD EPYC\ncpu MHz\t\t: 2445.4\nflags\t\t: {flags}\n"
+    )
+    monkeypatch.setattr(machine.os, "sched_getaffinity", lambda pid: {0, 1})
+    facts = machine.cpu_facts(str(cpuinfo))
+    assert (facts["family"], facts["model_number"], facts["vendor"]) == (25, 1, "AuthenticAMD")
+    assert machine.cpu_label(facts) == expected
