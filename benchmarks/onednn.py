@@ -6,12 +6,19 @@ before TensorFlow is imported. TensorFlow reads the variable once, when it loads
 each setting runs in a subprocess of its own, and each probe has a time limit (a probe
 that exceeds it prints "> N s" instead of a time).
 
-    python benchmarks/onednn.py [--repeats 3] [--timeout 60]
+    python benchmarks/onednn.py [--repeats 3] [--timeout 60] [--probes NAME ...]
 
 Probes: forward convolutions of SegNet (3x3) and SegNet-Basic (7x7) at their
 full-resolution sizes, and one training step of the CamVid recipe's network
 (``segnet_encoder_addition``, width 0.25, 180x240, batch 8; in float32 and under
-``mixed_bfloat16``, which CPUs without native bfloat16 emulate) and of SegNet-Basic.
+``mixed_bfloat16``, which CPUs without native bfloat16 emulate) and of SegNet-Basic,
+and SegNet-Basic's inference at full resolution.
+
+The last column names the convolution kernels oneDNN created, read from its own log
+(``ONEDNN_VERBOSE=profile_create``). On AVX2 its direct kernels refuse TensorFlow's NHWC layout,
+so convolutions go through im2col + GEMM (``gemm:jit``); when that im2col buffer is
+more than oneDNN allows (it refuses 5x5 and 7x7 convolutions of 64 channels at
+360x480), it falls back to its reference loops (``ref:any``), hundreds of times slower.
 """
 
 import argparse
@@ -35,12 +42,14 @@ import segnet_tf  # noqa: E402
 from benchmarks.machine import cpu_label  # noqa: E402
 
 # name: (kind, arguments). conv: kernel, input channels, output channels, height,
-# width, batch. train: model, width, height, width, batch[, dtype policy].
+# width, batch. train and infer: model, width, height, width, batch[, dtype policy].
 PROBES = {
     "conv 3x3 64->64 360x480": ("conv", (3, 64, 64, 360, 480, 1)),
     "conv 7x7 3->64 360x480": ("conv", (7, 3, 64, 360, 480, 1)),
     "conv 7x7 64->64 180x240": ("conv", (7, 64, 64, 180, 240, 1)),
     "conv 7x7 64->64 360x480": ("conv", (7, 64, 64, 360, 480, 1)),
+    "conv 5x5 64->64 360x480": ("conv", (5, 64, 64, 360, 480, 1)),
+    "conv 3x3 64->64 720x960": ("conv", (3, 64, 64, 720, 960, 1)),
     "train step, recipe network, 8x180x240": (
         "train",
         ("segnet_encoder_addition", 0.25, 180, 240, 8),
@@ -50,6 +59,7 @@ PROBES = {
         ("segnet_encoder_addition", 0.25, 180, 240, 8, "mixed_bfloat16"),
     ),
     "train step, segnet_basic, 4x180x240": ("train", ("segnet_basic", 1.0, 180, 240, 4)),
+    "inference, segnet_basic, 1x360x480": ("infer", ("segnet_basic", 1.0, 360, 480, 1)),
 }
 
 
@@ -69,15 +79,21 @@ def run_probe(kind: str, arguments: tuple, repeats: int) -> float:
         keras.config.set_dtype_policy(policy[0] if policy else "float32")
         keras.utils.set_random_seed(0)
         model = segnet_tf.get_model(name, num_classes=11, width=width_multiplier)
-        model.compile(
-            optimizer="adamw",
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        )
         x = rng.uniform(0, 255, (batch, height, width, 3)).astype("float32")
-        y = rng.integers(0, 11, (batch, height, width, 1)).astype("int32")
+        if kind == "infer":
+            infer = tf.function(lambda x: model(x, training=False))
 
-        def call():
-            model.train_on_batch(x, y)
+            def call():
+                infer(x).numpy()
+        else:
+            model.compile(
+                optimizer="adamw",
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            )
+            y = rng.integers(0, 11, (batch, height, width, 1)).astype("int32")
+
+            def call():
+                model.train_on_batch(x, y)
 
     call()
     times = []
@@ -88,17 +104,48 @@ def run_probe(kind: str, arguments: tuple, repeats: int) -> float:
     return float(np.median(times))
 
 
-def time_in_subprocess(name: str, onednn: bool, repeats: int, timeout: float) -> float | None:
-    """Seconds per call of probe ``name`` with oneDNN on or off; None past ``timeout``."""
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0", TF_CPP_MIN_LOG_LEVEL="2")
+def convolution_kernels(onednn_log: str) -> list[str]:
+    """The oneDNN convolution implementations created, in order, from its verbose log.
+
+    A created primitive logs
+    ``onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,<implementation>,...``
+    before it runs, so a probe stopped at its time limit still names its kernel.
+    """
+    kernels = []
+    for line in onednn_log.splitlines():
+        fields = line.split(",")
+        if fields[2:4] == ["primitive", "create:cache_miss"] and fields[5:6] == ["convolution"]:
+            if fields[6] not in kernels:
+                kernels.append(fields[6])
+    return kernels
+
+
+def time_in_subprocess(
+    name: str, onednn: bool, repeats: int, timeout: float
+) -> tuple[float | None, list[str]]:
+    """Seconds per call of probe ``name`` with oneDNN on or off (None past ``timeout``),
+    and the oneDNN convolution kernels it created (none with oneDNN off)."""
+    env = dict(
+        os.environ,
+        TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        ONEDNN_VERBOSE="profile_create",  # one line per kernel created; none per call
+    )
     command = [sys.executable, __file__, "--probe", name, "--repeats", str(repeats)]
     try:
         done = subprocess.run(
             command, env=env, capture_output=True, text=True, timeout=timeout, check=True
         )
-    except subprocess.TimeoutExpired:
-        return None
-    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    except subprocess.TimeoutExpired as stopped:
+        # The partial output of a stopped process comes back as bytes.
+        log = b"".join(part or b"" for part in (stopped.stdout, stopped.stderr))
+        return None, convolution_kernels(log.decode(errors="replace"))
+    seconds = next(
+        json.loads(line)["seconds"]
+        for line in reversed(done.stdout.splitlines())
+        if line.startswith("{")
+    )
+    return seconds, convolution_kernels(done.stdout + done.stderr)
 
 
 def table_cells(off: float | None, on: float | None, timeout: float) -> tuple[str, str, str]:
@@ -121,6 +168,14 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds allowed per probe and setting"
     )
+    parser.add_argument(
+        "--probes",
+        nargs="+",
+        choices=list(PROBES),
+        default=list(PROBES),
+        metavar="NAME",
+        help="the probes to run, by name (default: all): " + "; ".join(PROBES),
+    )
     parser.add_argument("--probe", choices=sorted(PROBES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:  # the subprocess side
@@ -130,14 +185,20 @@ def main(argv=None) -> int:
 
     print(cpu_label())
     print(f"median of {args.repeats} calls after a warm-up, each setting in its own process")
-    print(f"{'probe':42} {'oneDNN off ms':>14} {'oneDNN on ms':>14} {'on speed-up':>12}")
-    for name in PROBES:
-        off, on = (
+    print(
+        f"{'probe':42} {'oneDNN off ms':>14} {'oneDNN on ms':>14} {'on speed-up':>12}"
+        "  oneDNN convolution kernels"
+    )
+    for name in args.probes:
+        (off, _), (on, kernels) = (
             time_in_subprocess(name, setting, args.repeats, args.timeout)
             for setting in (False, True)
         )
         off_cell, on_cell, ratio = table_cells(off, on, args.timeout)
-        print(f"{name:42} {off_cell:>14} {on_cell:>14} {ratio:>12}", flush=True)
+        print(
+            f"{name:42} {off_cell:>14} {on_cell:>14} {ratio:>12}  {', '.join(kernels)}",
+            flush=True,
+        )
     return 0
 
 

@@ -50,8 +50,9 @@ set -euo pipefail
 # TensorFlow uses oneDNN by default only on CPUs with AVX-512 VNNI/BF16 or AMX; on
 # others (AVX2) this recipe's 3x3 network trained 1.52x faster per epoch with it
 # (42 against 64 s on an AMD EPYC Zen 3). Not a package-wide default: there oneDNN
-# took over 120 s for one 7x7, 64-channel convolution at 360x480 (SegNet-Basic's;
-# python benchmarks/onednn.py).
+# falls back to its reference kernel for 5x5 and 7x7, 64-channel convolutions at
+# 360x480 (SegNet-Basic's 7x7 took over 120 s instead of 0.44 s), which this recipe's
+# network does not have (python benchmarks/onednn.py).
 export TF_ENABLE_ONEDNN_OPTS=${TF_ENABLE_ONEDNN_OPTS:-1}
 
 CAMVID_DIR=${CAMVID_DIR:-../shared/camvid}

@@ -266,12 +266,41 @@ def test_onednn_table_bounds_the_speed_up_of_a_probe_that_timed_out(off, on, exp
     assert table_cells(off, on, timeout=60.0) == expected
 
 
-def test_onednn_probe_times_in_a_subprocess_and_stops_at_the_time_limit():
+def test_onednn_probe_times_in_a_subprocess_names_its_kernels_and_stops_at_the_limit():
     from benchmarks.onednn import time_in_subprocess
 
-    seconds = time_in_subprocess("conv 7x7 3->64 360x480", onednn=True, repeats=1, timeout=120)
+    seconds, kernels = time_in_subprocess("conv 7x7 3->64 360x480", True, repeats=1, timeout=120)
     assert seconds is not None and 0 < seconds < 120
-    assert time_in_subprocess("conv 7x7 3->64 360x480", False, repeats=1, timeout=0.01) is None
+    assert kernels  # oneDNN convolved, and its log said with what
+    seconds, kernels = time_in_subprocess("conv 7x7 3->64 360x480", False, repeats=1, timeout=120)
+    assert seconds is not None and kernels == []  # Eigen: no oneDNN convolution
+    assert time_in_subprocess("conv 7x7 3->64 360x480", False, repeats=1, timeout=0.01)[0] is None
+
+
+@pytest.mark.parametrize("kind", ["infer", "train"])
+def test_onednn_network_probes_time_a_call(kind):
+    from benchmarks.onednn import run_probe
+
+    assert run_probe(kind, ("segnet_basic", 0.125, 32, 48, 2), repeats=2) > 0
+
+
+def test_onednn_kernels_are_read_from_its_creation_log():
+    from benchmarks.onednn import convolution_kernels
+
+    problem = "src:f32::blocked:acdb::f0 wei:f32::blocked:cdba::f0,alg:convolution_direct,mb1"
+    log = "\n".join(
+        [
+            "onednn_verbose,v1,info,cpu,isa:Intel AVX2",
+            "onednn_verbose,v1,primitive,create:dispatch,convolution,scratchpad memory limit "
+            "exceeded,src/cpu/gemm_convolution_utils.cpp:2146",
+            f"onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,ref:any,{problem},0.01",
+            f"onednn_verbose,v1,primitive,create:cache_miss,cpu,reorder,jit:uni,{problem},0.01",
+            f"onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,x64:gemm:jit,{problem},0",
+            f"onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,ref:any,{problem},0.01",
+            '{"seconds": 0.5}',
+        ]
+    )
+    assert convolution_kernels(log) == ["ref:any", "x64:gemm:jit"]
 
 
 @pytest.mark.parametrize(
