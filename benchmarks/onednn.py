@@ -43,11 +43,13 @@ from benchmarks.machine import cpu_label  # noqa: E402
 
 # name: (kind, arguments). conv: kernel, input channels, output channels, height,
 # width, batch. train and infer: model, width, height, width, batch[, dtype policy].
+# Probes named "frozen weights" also run with PROBE_ENV (both settings).
 PROBES = {
     "conv 3x3 64->64 360x480": ("conv", (3, 64, 64, 360, 480, 1)),
     "conv 7x7 3->64 360x480": ("conv", (7, 3, 64, 360, 480, 1)),
     "conv 7x7 64->64 180x240": ("conv", (7, 64, 64, 180, 240, 1)),
     "conv 7x7 64->64 360x480": ("conv", (7, 64, 64, 360, 480, 1)),
+    "conv 7x7 64->64 2x360x480": ("conv", (7, 64, 64, 360, 480, 2)),
     "conv 5x5 64->64 360x480": ("conv", (5, 64, 64, 360, 480, 1)),
     "conv 3x3 64->64 720x960": ("conv", (3, 64, 64, 720, 960, 1)),
     "train step, recipe network, 8x180x240": (
@@ -60,7 +62,16 @@ PROBES = {
     ),
     "train step, segnet_basic, 4x180x240": ("train", ("segnet_basic", 1.0, 180, 240, 4)),
     "inference, segnet_basic, 1x360x480": ("infer", ("segnet_basic", 1.0, 360, 480, 1)),
+    "inference, segnet_basic, 2x360x480": ("infer", ("segnet_basic", 1.0, 360, 480, 2)),
+    **{
+        f"inference, {name}, 1x360x480, frozen weights": ("infer", (name, 1.0, 360, 480, 1))
+        for name in ("segnet_basic", "segnet", "unet", "fcn8s")
+    },
 }
+# At batch 1 TensorFlow hands oneDNN float32 filters in plain HWIO layout unless it
+# may assume them constant, and on AVX2 oneDNN's direct kernels refuse that layout.
+# Only for inference: with it oneDNN caches each reordered filter once.
+PROBE_ENV = {"TF_ONEDNN_ASSUME_FROZEN_WEIGHTS": "1"}
 
 
 def run_probe(kind: str, arguments: tuple, repeats: int) -> float:
@@ -127,6 +138,7 @@ def time_in_subprocess(
     and the oneDNN convolution kernels it created (none with oneDNN off)."""
     env = dict(
         os.environ,
+        **(PROBE_ENV if name.endswith("frozen weights") else {}),
         TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0",
         TF_CPP_MIN_LOG_LEVEL="2",
         ONEDNN_VERBOSE="profile_create",  # one line per kernel created; none per call
@@ -185,8 +197,9 @@ def main(argv=None) -> int:
 
     print(cpu_label())
     print(f"median of {args.repeats} calls after a warm-up, each setting in its own process")
+    width = max(len("probe"), *map(len, args.probes))
     print(
-        f"{'probe':42} {'oneDNN off ms':>14} {'oneDNN on ms':>14} {'on speed-up':>12}"
+        f"{'probe':{width}} {'oneDNN off ms':>14} {'oneDNN on ms':>14} {'on speed-up':>12}"
         "  oneDNN convolution kernels"
     )
     for name in args.probes:
@@ -196,7 +209,7 @@ def main(argv=None) -> int:
         )
         off_cell, on_cell, ratio = table_cells(off, on, args.timeout)
         print(
-            f"{name:42} {off_cell:>14} {on_cell:>14} {ratio:>12}  {', '.join(kernels)}",
+            f"{name:{width}} {off_cell:>14} {on_cell:>14} {ratio:>12}  {', '.join(kernels)}",
             flush=True,
         )
     return 0
