@@ -40,6 +40,7 @@ from segnet_tf.data_sources import count_examples, load_split
 from segnet_tf.layers.resize import scaled_length
 from segnet_tf.metrics import GlobalAccuracy, MeanIoU
 from segnet_tf.models import get_model, with_input_scale
+from segnet_tf.onednn import check_training_environment
 from segnet_tf.precision import NATIVE_BF16_FLAGS, cpu_has_native_bf16, mixed_precision_policy
 from segnet_tf.training import callbacks as cb
 from segnet_tf.training import run_dir as rd
@@ -592,13 +593,15 @@ def train(
 
     Raises:
         ValueError: invalid config, data or run folder, a damaged file of the
-            interrupted run, or another process training in ``run_dir`` (nothing
-            written is lost).
+            interrupted run, another process training in ``run_dir`` (nothing
+            written is lost), or ``TF_ONEDNN_ASSUME_FROZEN_WEIGHTS`` on
+            (:func:`segnet_tf.onednn.check_training_environment`).
         TrainingDivergedError: the loss became NaN/inf.
         segnet_tf.atomic_files.DiskFullError: the disk is full (the files written
             before are intact; rerun once space is freed to resume).
     """
     config.validate()
+    check_training_environment()
 
     # The strategy must exist before any other TensorFlow op.
     strategy = make_strategy(config.strategy)
