@@ -15,10 +15,13 @@ full-resolution sizes, and one training step of the CamVid recipe's network
 and SegNet-Basic's inference at full resolution.
 
 The last column names the convolution kernels oneDNN created, read from its own log
-(``ONEDNN_VERBOSE=profile_create``). On AVX2 its direct kernels refuse TensorFlow's NHWC layout,
-so convolutions go through im2col + GEMM (``gemm:jit``); when that im2col buffer is
-more than oneDNN allows (it refuses 5x5 and 7x7 convolutions of 64 channels at
-360x480), it falls back to its reference loops (``ref:any``), hundreds of times slower.
+(``ONEDNN_VERBOSE=profile_create``). On AVX2, at batch 1, TensorFlow passes float32
+filters in plain HWIO layout, which oneDNN's direct kernels refuse, so convolutions go
+through im2col + GEMM (``gemm:jit``); when that im2col buffer is more than oneDNN
+allows (5x5 and 7x7 convolutions of 64 channels at 360x480), it falls back to its
+reference loops (``ref:any``), hundreds of times slower. Batch 2, training steps and
+``TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1`` (the probes named "frozen weights") get the
+direct kernels.
 """
 
 import argparse

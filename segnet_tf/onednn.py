@@ -11,11 +11,12 @@ TensorFlow reads two environment variables once, when it loads:
 On x86 CPUs with AVX2 but none of those features, inference with both set was
 1.27-1.35x faster than TensorFlow's default for SegNet-Basic, SegNet, U-Net and FCN-8s
 at 360x480, batch 1, and 1.16x for the CamVid preset (AMD EPYC Zen 3;
-``python benchmarks/onednn.py``, README "Inference"). oneDNN alone is a trap there: at batch 1
-TensorFlow hands it float32 filters in plain HWIO layout, which its direct AVX2
-kernels refuse; it falls back to im2col + GEMM, and where the im2col buffer is too
-large (a 7x7, 64-channel convolution at 360x480, as in SegNet-Basic) to its
-reference loops, which take minutes per image.
+``python benchmarks/onednn.py``; README "Inference"). oneDNN alone is a trap there:
+at batch 1 TensorFlow hands it float32 filters in plain HWIO layout, which its direct
+AVX2 kernels refuse. It falls back to im2col + GEMM and, where the im2col buffer is
+too large (a 7x7, 64-channel convolution at 360x480, as in SegNet-Basic), to its
+reference loops, which take minutes per image. Frozen weights let it reorder the
+filters once and use its direct kernels.
 
 The frozen-weights variable is for inference only. A training process that sets it
 keeps computing with the filters oneDNN cached first, so its loss barely moves;
