@@ -43,6 +43,7 @@ import tensorflow as tf  # noqa: E402
 
 import segnet_tf  # noqa: E402
 from benchmarks.machine import cpu_label  # noqa: E402
+from segnet_tf.onednn import FROZEN_WEIGHTS_ENV, ONEDNN_ENV  # noqa: E402
 
 # name: (kind, arguments). conv: kernel, input channels, output channels, height,
 # width, batch. train and infer: model, width, height, width, batch[, dtype policy].
@@ -74,7 +75,7 @@ PROBES = {
 # At batch 1 TensorFlow hands oneDNN float32 filters in plain HWIO layout unless it
 # may assume them constant, and on AVX2 oneDNN's direct kernels refuse that layout.
 # Only for inference: with it oneDNN caches each reordered filter once.
-PROBE_ENV = {"TF_ONEDNN_ASSUME_FROZEN_WEIGHTS": "1"}
+PROBE_ENV = {FROZEN_WEIGHTS_ENV: "1"}
 
 
 def run_probe(kind: str, arguments: tuple, repeats: int) -> float:
@@ -139,13 +140,13 @@ def time_in_subprocess(
 ) -> tuple[float | None, list[str]]:
     """Seconds per call of probe ``name`` with oneDNN on or off (None past ``timeout``),
     and the oneDNN convolution kernels it created (none with oneDNN off)."""
-    env = dict(
-        os.environ,
+    env = {
+        **os.environ,
         **(PROBE_ENV if name.endswith("frozen weights") else {}),
-        TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        ONEDNN_VERBOSE="profile_create",  # one line per kernel created; none per call
-    )
+        ONEDNN_ENV: "1" if onednn else "0",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "ONEDNN_VERBOSE": "profile_create",  # one line per kernel created; none per call
+    }
     command = [sys.executable, __file__, "--probe", name, "--repeats", str(repeats)]
     try:
         done = subprocess.run(

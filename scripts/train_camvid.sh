@@ -49,10 +49,11 @@ set -euo pipefail
 
 # TensorFlow uses oneDNN by default only on CPUs with AVX-512 VNNI/BF16 or AMX; on
 # others (AVX2) this recipe's 3x3 network trained 1.52x faster per epoch with it
-# (42 against 64 s on an AMD EPYC Zen 3). Not a package-wide default: there oneDNN
-# falls back to its reference kernel for 5x5 and 7x7, 64-channel convolutions at
-# 360x480 (SegNet-Basic's 7x7 took over 120 s instead of 0.44 s), which this recipe's
-# network does not have (python benchmarks/onednn.py).
+# (42 against 64 s on an AMD EPYC Zen 3). Not a package-wide training default: there,
+# at batch 1 (a last validation batch of one image, evaluation), oneDNN falls back to
+# its reference kernel for 5x5 and 7x7, 64-channel convolutions at 360x480
+# (SegNet-Basic's 7x7 took over 120 s instead of 0.44 s), which this recipe's network
+# does not have (python benchmarks/onednn.py).
 export TF_ENABLE_ONEDNN_OPTS=${TF_ENABLE_ONEDNN_OPTS:-1}
 
 CAMVID_DIR=${CAMVID_DIR:-../shared/camvid}
