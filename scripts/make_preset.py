@@ -2,7 +2,9 @@
 
 Writes `segnet_tf/presets/<name>.keras` (float32 weights, no optimizer state, so a
 few MB) and `<name>.json` (the class list, which `Segmenter.from_preset` reads, plus
-where the model came from and its test scores from `segnet evaluate`).
+where the model came from and its test scores from `segnet evaluate`). Then fit the
+preset's out-of-domain detector (`<name>.domain.npz`) with
+`segnet calibrate <name> --data camvid --data-dir ../shared/camvid`.
 
     python scripts/make_preset.py RUN_DIR --name camvid_segnet \
         [--eval-dir RUN_DIR/eval-test] [--command "scripts/train_camvid.sh"]
@@ -47,8 +49,12 @@ def main(argv=None) -> int:
     # A run trained under a mixed precision policy saves bfloat16/float16 layers; the
     # preset is rebuilt from the model's own config (variant, width, input scale and
     # any logit offsets of `segnet adjust`) in float32, which every runtime and
-    # exporter takes.
-    model = trained.copy_with(dtype="float32")
+    # exporter takes. A run from before models recorded their training frame size gets
+    # the one `segnet train` now records: the validation (else training) image size.
+    training_size = trained.training_size or tuple(
+        config.validation_image_size or config.image_size
+    )
+    model = trained.copy_with(dtype="float32", training_size=training_size)
     model_config = model.get_config()
 
     output_dir.mkdir(exist_ok=True)
@@ -58,6 +64,7 @@ def main(argv=None) -> int:
         "model": config.model,
         "width": model_config.get("width"),
         "input_scale": model_config["input_scale"],
+        "training_size": model_config["training_size"],
         "logit_offsets": model_config["class_logit_offsets"],
         "model_config": model_config,
         "parameters": model.count_params(),

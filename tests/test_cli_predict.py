@@ -30,8 +30,10 @@ def test_predict_folder_with_one_broken_file(tiny_model_path, tmp_path, capsys):
     assert "1 failed" in captured.out and "broken.png" in captured.out
     assert "3/3" in captured.err  # progress bar reached the end
     assert sorted(p.name for p in out.iterdir()) == [
+        "a.json",  # sizes, scale, domain verdict, class shares
         "a_mask.png",
         "a_overlay.png",
+        "b.json",
         "b_mask.png",
         "b_overlay.png",
         "predict_config.json",  # the resolved options, written first

@@ -211,6 +211,7 @@ def test_predict_cli_mixes_images_and_videos(tiny_model_path, segmenter, tmp_pat
         "drive_masks",
         "drive_overlay.mp4",
         "predict_config.json",  # the resolved options, written first
+        "still.json",
         "still_mask.png",
         "still_overlay.png",
     ]

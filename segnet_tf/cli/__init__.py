@@ -21,11 +21,12 @@ COMMANDS = {
     "train": "segnet_tf.cli.train",
     "evaluate": "segnet_tf.cli.evaluate",
     "adjust": "segnet_tf.cli.adjust",
+    "calibrate": "segnet_tf.cli.calibrate",
     "demo": "segnet_tf.cli.demo",
 }
 # Subcommands that only run trained networks: they get the oneDNN settings of
 # `segnet_tf.onednn` (faster inference on AVX2-only CPUs), set before TensorFlow loads.
-INFERENCE_ONLY = ("predict", "evaluate", "demo")
+INFERENCE_ONLY = ("predict", "evaluate", "demo", "calibrate")
 
 
 def add_verbose_argument(parser: argparse.ArgumentParser, default) -> None:

@@ -4,6 +4,15 @@ For every input image, writes into --out:
   <stem>_mask.png         class ids as pixel values (palette PNG in the class colours)
   <stem>_overlay.png      the image blended with the class colours (+ legend)
   <stem>_uncertainty.png  with --mc-samples: entropy, black = certain, white = ln(C)
+  <stem>.json             sizes, the scale used, the domain verdict (out_of_domain,
+                          domain_score; with a detector from `segnet calibrate`) and
+                          the share of each class
+
+Each image (and video frame) is resized to the area of the frames the model was trained
+on, keeping its aspect ratio, and its masks resized back (--scale training, the
+default): a 4000x3000 photo is segmented as a 480x360 frame of the same view would be.
+--scale native segments it at its own resolution, in tiles (imagery already at the
+training scale, e.g. large aerial tiles).
 
 MODEL is a .keras file or the name of a bundled preset, e.g. camvid_segnet.
 
@@ -59,6 +68,14 @@ def run(args: argparse.Namespace) -> int:
             f"Segmented {len(result.videos)} of {result.num_videos} videos into {config.out}: "
             f"{result.frames} frames{rate}."
         )
+    if result.out_of_domain:
+        print(
+            f"{len(result.out_of_domain)} image(s) look unlike the street scenes the model was "
+            "trained on; their masks are its nearest guess among its classes, not what is "
+            "there (out_of_domain in <stem>.json):"
+        )
+        for path in result.out_of_domain:
+            print(f"  {path}")
     if result.failures:
         print(f"{len(result.failures)} failed:")
         for path, reason in result.failures:

@@ -11,6 +11,8 @@ function       config                 writes
                                       ``logit_adjustment.json``, ``adjust_config.json``
 ``predict``    :class:`PredictConfig`   masks, overlays, ``predict_config.json``
 ``export``     :class:`ExportConfig`    the export, ``<export>.config.json``
+``calibrate``  :class:`CalibrateConfig` ``<model>.domain.npz`` (out-of-domain detector),
+                                      ``<model>.domain.config.json``
 =============  =====================  ===============================================
 
 Each function validates its config before touching any file, and writes the resolved
@@ -23,6 +25,7 @@ configs); each function imports it when called.
 """
 
 from segnet_tf.commands.adjustment import AdjustConfig, AdjustResult, adjust
+from segnet_tf.commands.calibration import CalibrateConfig, CalibrateResult, calibrate
 from segnet_tf.commands.evaluation import EvaluateConfig, EvaluateResult, evaluate
 from segnet_tf.commands.exporting import ExportConfig, ExportResult, export
 from segnet_tf.commands.prediction import PredictConfig, PredictResult, predict
@@ -43,4 +46,7 @@ __all__ = [
     "ExportConfig",
     "ExportResult",
     "export",
+    "CalibrateConfig",
+    "CalibrateResult",
+    "calibrate",
 ]

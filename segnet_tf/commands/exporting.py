@@ -73,6 +73,11 @@ class ExportConfig(CommandConfig):
         data_dir: Its folder; None: the run's.
         tta: SavedModel: add a ``serve_images_tta`` signature averaging this test-time
             augmentation in-graph (e.g. ``"flip+scales:0.75,1,1.25"``); None adds none.
+        scale: ``training``: the exported graph resizes every image to the area of
+            the model's training frames and its results back, as ``segnet predict``
+            does; ``native``: the network runs on the images as they are. The model's
+            domain detector (``<stem>.domain.npz``), when it has one, is exported too:
+            the outputs then include ``domain_score`` and ``out_of_domain``.
     """
 
     model: str = model_field()
@@ -119,6 +124,14 @@ class ExportConfig(CommandConfig):
     tta: str | None = tta_field(
         "SavedModel: add a serve_images_tta signature averaging test-time augmentation "
         "in-graph, e.g. flip or flip+scales:0.75,1,1.25"
+    )
+
+    scale: str = cf.option(
+        "training",
+        "training: the export resizes images to the area of the model's training frames "
+        "(photos of any size); native: runs the network on them as they are",
+        choices=("training", "native"),
+        check=cf.choice(lambda: ("training", "native")),
     )
 
     def check_fields(self) -> None:
@@ -225,6 +238,8 @@ def export(config: ExportConfig) -> ExportResult:
             keep_mc_dropout=config.keep_mc_dropout,
             precision=config.precision,
             tta=config.tta,
+            scale=config.scale,
+            domain_detector=segmenter.domain_detector,
         )
     elif config.format == "tflite":
         path = export_tflite(
@@ -233,6 +248,8 @@ def export(config: ExportConfig) -> ExportResult:
             config.pad_to_multiple,
             quantize=config.quantize,
             representative_images=representative,
+            scale=config.scale,
+            domain_detector=segmenter.domain_detector,
         )
     else:
         path = export_onnx(
@@ -242,6 +259,8 @@ def export(config: ExportConfig) -> ExportResult:
             config.pad_to_multiple,
             quantize=config.quantize,
             representative_images=representative,
+            scale=config.scale,
+            domain_detector=segmenter.domain_detector,
         )
     path = Path(path)
     version = int(path.name) if config.format == "saved_model" else config.version

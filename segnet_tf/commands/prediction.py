@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from segnet_tf import config_fields as cf
-from segnet_tf.atomic_files import save_png_atomic, write_bytes_atomic
+from segnet_tf.atomic_files import save_png_atomic, write_bytes_atomic, write_json_atomic
 from segnet_tf.commands.model_arg import load_segmenter as load_model_arg
 from segnet_tf.commands.model_arg import model_field
 from segnet_tf.commands.model_data import precision_field, tta_field
@@ -54,6 +54,10 @@ class PredictConfig(CommandConfig):
             (one network pass each); None: one pass. Not with ``mc_samples``.
         alpha: Overlay opacity in [0, 1].
         legend: Draw the class legend beside image overlays.
+        scale: ``"training"``: every image and video frame is resized to the area of
+            the model's training frames and the masks resized back (see
+            `segnet_tf.training_scale`); ``"native"``: segmented at its own resolution,
+            in tiles above ``tile_size`` (for imagery already at the training scale).
         tile_size: Largest side run in one pass; None: the Segmenter's (1024).
         max_pixels: Larger images are downscaled to this many pixels first; None: the
             Segmenter's (8000000).
@@ -93,9 +97,17 @@ class PredictConfig(CommandConfig):
     legend: bool = cf.option(
         True, "draw the class legend beside image overlays", check=cf.flag_value
     )
+    scale: str = cf.option(
+        "training",
+        "training: resize each image to the area of the model's training frames (photos "
+        "of any size); native: segment it as it is, in tiles (imagery already at the "
+        "training scale)",
+        choices=("training", "native"),
+        check=cf.choice(lambda: ("training", "native")),
+    )
     tile_size: int | None = cf.option(
         None,
-        "largest side run in one pass (default: 1024)",
+        "largest side run in one pass with --scale native (default: 1024)",
         metavar="N",
         check=cf.count(1, optional=True),
     )
@@ -147,6 +159,8 @@ class PredictResult:
         num_images: Image files found (segmented or not).
         num_videos: Video files found (segmented or not).
         config: The resolved config (as written to ``predict_config.json``).
+        out_of_domain: Image files whose domain detector says they look unlike the
+            model's training frames (empty without a detector).
     """
 
     out_dir: Path
@@ -158,6 +172,7 @@ class PredictResult:
     num_images: int
     num_videos: int
     config: PredictConfig = field(repr=False)
+    out_of_domain: list[str] = field(default_factory=list)
 
 
 def collect_inputs(inputs: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -268,8 +283,12 @@ class FrameProgress:
         self.stream.flush()
 
 
-def write_outputs(segmenter, path: str, stem: str, out_dir: Path, config: PredictConfig) -> None:
-    """Segment one file and write its PNGs (raises on any failure)."""
+def write_outputs(segmenter, path: str, stem: str, out_dir: Path, config: PredictConfig):
+    """Segment one file and write its PNGs and ``<stem>.json`` (raises on any failure).
+
+    Returns:
+        The ``SegmentationResult``.
+    """
     # Imported when called: numpy, PIL and TensorFlow, which the parser does not need.
     import numpy as np
 
@@ -293,13 +312,38 @@ def write_outputs(segmenter, path: str, stem: str, out_dir: Path, config: Predic
     if result.entropy is not None:
         picture = uncertainty_image(result.entropy, segmenter.num_classes)
         save_png_atomic(picture, out_dir / f"{stem}_uncertainty.png")
+    write_json_atomic(out_dir / f"{stem}.json", result_summary(segmenter, path, result))
+    return result
+
+
+def result_summary(segmenter, path: str, result) -> dict:
+    """What ``<stem>.json`` says of one image: sizes, the scale decision, the domain
+    verdict and the share of pixels of each class."""
+    import numpy as np
+
+    counts = np.bincount(result.mask.ravel(), minlength=segmenter.num_classes)
+    names = result.classes.names
+    detector = segmenter.domain_detector
+    return {
+        "file": os.path.abspath(path),
+        "size": list(result.mask.shape),
+        "network_size": list(result.network_size),
+        "scale": result.scale,
+        "training_size": None if segmenter.training_size is None else list(segmenter.training_size),
+        "domain_score": result.domain_score,
+        "out_of_domain": result.out_of_domain,
+        "domain_threshold": None if detector is None else detector.threshold,
+        "class_shares": {
+            names[i]: float(count / result.mask.size) for i, count in enumerate(counts) if count
+        },
+    }
 
 
 def load_segmenter(config: PredictConfig):
     """The Segmenter of ``config.model`` with the config's classes and size limits."""
     from segnet_tf.classes import read_class_list  # imports numpy: only when called
 
-    kwargs = {"precision": config.precision, "tta": config.tta}
+    kwargs = {"precision": config.precision, "tta": config.tta, "scale": config.scale}
     if config.tile_size is not None:
         kwargs["tile_size"] = config.tile_size
     if config.max_pixels is not None:
@@ -348,13 +392,15 @@ def predict(config: PredictConfig, verbose: bool = True) -> PredictResult:
     images = [(path, stem) for path, stem in named if not is_video_file(path)]
     videos = [(path, stem) for path, stem in named if is_video_file(path)]
 
-    done_images = []
+    done_images, out_of_domain = [], []
     if images:
         progress = Progress(len(images), stream=None if verbose else io.StringIO())
         for done, (path, stem) in enumerate(images, start=1):
             try:
-                write_outputs(segmenter, path, stem, out_dir, config)
+                result = write_outputs(segmenter, path, stem, out_dir, config)
                 done_images.append(path)
+                if result.out_of_domain:
+                    out_of_domain.append(path)
             except Exception as err:  # one bad file must not stop the batch
                 failures.append((path, failure_reason(err, path)))
             progress.update(done, os.path.basename(path))
@@ -378,6 +424,7 @@ def predict(config: PredictConfig, verbose: bool = True) -> PredictResult:
         num_images=len(images),
         num_videos=len(videos),
         config=resolved,
+        out_of_domain=out_of_domain,
     )
 
 

@@ -19,7 +19,11 @@ from segnet_tf.export.serving import SegmentationServingModule
 
 
 def frozen_serving_default(
-    model: keras.Model, pad_to_multiple: int = 1, builtin_only: bool = False
+    model: keras.Model,
+    pad_to_multiple: int = 1,
+    builtin_only: bool = False,
+    scale: str = "training",
+    domain_detector=None,
 ) -> tuple[tf.types.experimental.PolymorphicFunction, tf.Module]:
     """Build ``serving_default`` (uint8 images -> class ids, probabilities), frozen.
 
@@ -28,6 +32,9 @@ def frozen_serving_default(
         pad_to_multiple: See :class:`~segnet_tf.export.serving.SegmentationServingModule`.
         builtin_only: Replace pooling/unpooling with the builtin-op versions of
             :mod:`segnet_tf.export.portable` first.
+        scale: See :class:`~segnet_tf.export.serving.SegmentationServingModule`; the
+            training size is ``model.training_size``.
+        domain_detector: See :class:`~segnet_tf.export.serving.SegmentationServingModule`.
 
     Monte-Carlo dropout is removed (see
     :func:`~segnet_tf.export.portable.without_mc_dropout`).
@@ -37,11 +44,18 @@ def frozen_serving_default(
         ``class_ids`` and ``probabilities``) and a module holding it, which the TFLite
         converter needs to name the signature.
     """
+    training_size = getattr(model, "training_size", None)  # before the copies below
     # Bayesian models: frozen graphs cannot update the dropout seed variable.
     model = without_mc_dropout(model)
     if builtin_only:
         model = portable_clone(model)
-    module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple)
+    module = SegmentationServingModule(
+        model,
+        pad_to_multiple=pad_to_multiple,
+        training_size=training_size,
+        scale=scale,
+        domain_detector=domain_detector,
+    )
     concrete = module.segment_images.get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete)
 

@@ -39,6 +39,8 @@ def export_onnx(
     pad_to_multiple: int = 1,
     quantize: str = "none",
     representative_images=None,
+    scale: str = "training",
+    domain_detector=None,
 ) -> Path:
     """Write ``model`` as an ONNX file (atomically).
 
@@ -50,6 +52,8 @@ def export_onnx(
         quantize: ``"none"`` or ``"int8"`` (static, calibrated; see module doc).
         representative_images: For ``"int8"``: a function returning the calibration
             images (uint8 ``[H, W, 3]``), as for :func:`~segnet_tf.export.export_tflite`.
+        scale: See :class:`~segnet_tf.export.serving.SegmentationServingModule`.
+        domain_detector: See :class:`~segnet_tf.export.serving.SegmentationServingModule`.
 
     Returns:
         ``path``.
@@ -70,7 +74,9 @@ def export_onnx(
         ) from err
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    function, _ = frozen_serving_default(model, pad_to_multiple, builtin_only=True)
+    function, _ = frozen_serving_default(
+        model, pad_to_multiple, builtin_only=True, scale=scale, domain_detector=domain_detector
+    )
     proto, _ = tf2onnx.convert.from_function(
         function, input_signature=function.input_signature, opset=opset
     )

@@ -23,10 +23,14 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from segnet_tf.inference.domain import register_pooling_layer
 from segnet_tf.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D, MonteCarloDropout
 from segnet_tf.models.graph import clone_replacing, producers
 
 
+# Registered: its pooled output is what the out-of-domain detector describes, as
+# MaxPoolingWithArgmax2D's in the original model.
+@register_pooling_layer
 class WindowMaxPooling2D(keras.layers.Layer):
     """Max pooling over ``k x k`` windows, stride ``k``, returning window positions."""
 

@@ -35,6 +35,8 @@ def export_saved_model(
     keep_mc_dropout: bool = False,
     precision: str = "float32",
     tta=None,
+    scale: str = "training",
+    domain_detector=None,
 ) -> Path:
     """Save ``model`` as a SavedModel with ``serving_default`` and ``serve_image_bytes``.
 
@@ -70,6 +72,12 @@ def export_saved_model(
         tta: Test-time augmentation (e.g. ``"flip+scales:0.75,1,1.25"``) of an extra
             ``serve_images_tta`` signature (uint8 images in, like ``serving_default``);
             None adds none. See :class:`SegmentationServingModule`.
+        scale: ``"training"`` (default): every signature resizes its images to the area
+            of the model's training frames (``model.training_size``) and the results
+            back; ``"native"``: the network runs on the images as they are.
+        domain_detector: The model's fitted
+            :class:`~segnet_tf.inference.domain.DomainDetector`: the signatures then
+            also return ``domain_score`` and ``out_of_domain``.
 
     Returns:
         The version directory ``out_dir/name/version``.
@@ -87,10 +95,18 @@ def export_saved_model(
     ):
         raise ValueError(f"`version` must be a positive int; got {version!r}.")
     check_precision(precision)
+    training_size = getattr(model, "training_size", None)  # before the copies below
     if not keep_mc_dropout:
         model = without_mc_dropout(model)
     model = with_precision(model, precision)
-    module = SegmentationServingModule(model, pad_to_multiple=pad_to_multiple, tta=tta)
+    module = SegmentationServingModule(
+        model,
+        pad_to_multiple=pad_to_multiple,
+        tta=tta,
+        training_size=training_size,
+        scale=scale,
+        domain_detector=domain_detector,
+    )
     model_dir = Path(out_dir) / name
     if version is None:
         version = next_version(model_dir)

@@ -10,12 +10,16 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from segnet_tf.inference.domain import DomainDetector, encoder_model, pooled_statistics
 from segnet_tf.inference.test_time import NO_TTA, TestTimeAugmentation, tta_probabilities
+from segnet_tf.training_scale import check_scale_mode, tf_working_size, to_size
 
 IMAGES_KEY = "images"
 IMAGE_BYTES_KEY = "image_bytes"  # the "_bytes" suffix lets REST clients send {"b64": ...}
 CLASS_IDS_KEY = "class_ids"
 PROBABILITIES_KEY = "probabilities"
+DOMAIN_SCORE_KEY = "domain_score"
+OUT_OF_DOMAIN_KEY = "out_of_domain"
 TTA_SIGNATURE = "serve_images_tta"
 
 
@@ -108,6 +112,14 @@ def _decode_rgb(data: tf.Tensor) -> tf.Tensor:
 class SegmentationServingModule(tf.Module):
     """Serving wrapper: uint8 images or encoded image bytes in, class ids out.
 
+    With a ``training_size`` (and ``scale="training"``), each request's images are
+    resized to the area of the model's training frames before the network and its
+    probabilities resized back to the request's size, as ``Segmenter`` does
+    (`segnet_tf.training_scale`). With a ``domain_detector``, every signature also
+    returns ``domain_score`` (float32 ``[batch]``, higher: less like the training
+    frames) and ``out_of_domain`` (bool ``[batch]``), computed on the same resized
+    images (`segnet_tf.inference.domain`).
+
     Args:
         model: Keras model mapping float32 RGB ``[B, H, W, 3]`` in 0..255 to logits.
         pad_to_multiple: Pad inputs (edge repetition, bottom/right) to a multiple of
@@ -118,6 +130,11 @@ class SegmentationServingModule(tf.Module):
         tta: Test-time augmentation of the extra ``serve_images_tta`` signature (a
             :class:`~segnet_tf.inference.test_time.TestTimeAugmentation` or its text
             form); None adds no such signature. The other signatures stay one pass.
+        training_size: ``(height, width)`` of the model's training frames, or None to
+            run the network on requests as they are.
+        scale: ``"training"`` (default) or ``"native"`` (ignore ``training_size``).
+        domain_detector: A fitted :class:`~segnet_tf.inference.domain.DomainDetector`
+            of ``model``, or None for no domain outputs.
     """
 
     def __init__(
@@ -125,6 +142,9 @@ class SegmentationServingModule(tf.Module):
         model: keras.Model,
         pad_to_multiple: int = 1,
         tta: TestTimeAugmentation | str | None = None,
+        training_size: tuple[int, int] | None = None,
+        scale: str = "training",
+        domain_detector: DomainDetector | None = None,
     ):
         super().__init__(name="segmentation_serving")
         if isinstance(pad_to_multiple, bool) or not isinstance(pad_to_multiple, int):
@@ -135,16 +155,46 @@ class SegmentationServingModule(tf.Module):
         self.pad_to_multiple = pad_to_multiple
         self.num_classes = int(model.output_shape[-1])
         self.tta = TestTimeAugmentation.parse(tta)
+        check_scale_mode(scale)
+        self.training_size = None if scale == "native" else training_size
+        self.domain_detector = domain_detector
+        self.encoder = None
+        if domain_detector is not None:
+            self.encoder = encoder_model(model)  # shares the model's layers
+            domain_detector.check_model(self.encoder)
 
     def _segment(self, images: tf.Tensor, tta: TestTimeAugmentation = NO_TTA):
         height, width = tf.shape(images)[1], tf.shape(images)[2]
         x = tf.cast(images, tf.float32)
+        if self.training_size is not None:
+            x = to_size(x, tf_working_size(height, width, self.training_size))
+        net_height, net_width = tf.shape(x)[1], tf.shape(x)[2]
+        outputs = {}
+        detector = self.domain_detector
+        if detector is not None:
+            if tuple(detector.image_size) != self.training_size:
+                seen = to_size(
+                    tf.cast(images, tf.float32),
+                    tf_working_size(height, width, tuple(detector.image_size)),
+                )
+            else:
+                seen = x
+            scores = detector.tf_scores(pooled_statistics(self.encoder(seen)))
+            outputs[DOMAIN_SCORE_KEY] = scores
+            outputs[OUT_OF_DOMAIN_KEY] = scores > detector.threshold
         if self.pad_to_multiple > 1:
             x = _pad_to_multiple(x, self.pad_to_multiple)
-        probabilities = tta_probabilities(self.model, x, tta)[:, :height, :width, :]
+        probabilities = tta_probabilities(self.model, x, tta)[:, :net_height, :net_width, :]
+        if self.training_size is not None:
+            probabilities = tf.cond(
+                tf.logical_and(tf.equal(net_height, height), tf.equal(net_width, width)),
+                lambda: probabilities,
+                lambda: tf.image.resize(probabilities, [height, width], method="bilinear"),
+            )
         return {
             CLASS_IDS_KEY: tf.argmax(probabilities, axis=-1, output_type=tf.int32),
             PROBABILITIES_KEY: probabilities,
+            **outputs,
         }
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name=IMAGES_KEY)])

@@ -73,6 +73,8 @@ def convert_tflite(
     builtin_only: bool = True,
     quantize: str = "none",
     representative_images: RepresentativeImages | None = None,
+    scale: str = "training",
+    domain_detector=None,
 ) -> bytes:
     """Convert the ``serving_default`` function (uint8 images -> ids, probabilities).
 
@@ -86,6 +88,8 @@ def convert_tflite(
         quantize: ``"none"``, ``"dynamic"`` or ``"int8"`` (see module doc).
         representative_images: For ``"int8"``: a function returning the calibration
             images (uint8 ``[H, W, 3]``, e.g. 32-100 training images).
+        scale: See :class:`~segnet_tf.export.serving.SegmentationServingModule`.
+        domain_detector: See :class:`~segnet_tf.export.serving.SegmentationServingModule`.
 
     Returns:
         The ``.tflite`` flatbuffer.
@@ -99,7 +103,9 @@ def convert_tflite(
         raise ValueError("int8 quantization needs `representative_images` to calibrate on.")
     if quantize == "int8" and not builtin_only:
         raise ValueError("int8 quantization needs the builtin-only pooling (builtin_only=True).")
-    function, holder = frozen_serving_default(model, pad_to_multiple, builtin_only)
+    function, holder = frozen_serving_default(
+        model, pad_to_multiple, builtin_only, scale=scale, domain_detector=domain_detector
+    )
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [function.get_concrete_function()], holder
     )
@@ -128,6 +134,8 @@ def export_tflite(
     builtin_only: bool = True,
     quantize: str = "none",
     representative_images: RepresentativeImages | None = None,
+    scale: str = "training",
+    domain_detector=None,
 ) -> Path:
     """Write ``model`` as a ``.tflite`` file (atomically).
 
@@ -138,13 +146,23 @@ def export_tflite(
         builtin_only: See :func:`convert_tflite`.
         quantize: See :func:`convert_tflite`.
         representative_images: See :func:`convert_tflite`.
+        scale: See :func:`convert_tflite`.
+        domain_detector: See :func:`convert_tflite`.
 
     Returns:
         ``path``.
     """
     check_quantize(quantize)
     path = Path(path)
-    data = convert_tflite(model, pad_to_multiple, builtin_only, quantize, representative_images)
+    data = convert_tflite(
+        model,
+        pad_to_multiple,
+        builtin_only,
+        quantize,
+        representative_images,
+        scale,
+        domain_detector,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(path, data)
     return path

@@ -48,8 +48,8 @@ def predict_tiled(
     """Run ``predict_fn`` on overlapping tiles of ``image`` and blend the results.
 
     Args:
-        predict_fn: Maps uint8 ``[h, w, 3]`` to float32 ``[h, w, K]``.
-        image: uint8 ``[H, W, 3]``.
+        predict_fn: Maps an RGB ``[h, w, 3]`` tile (uint8 or float) to float32 ``[h, w, K]``.
+        image: uint8 or float ``[H, W, 3]``.
         tile_size: Largest tile side; images no larger are predicted in one call.
         overlap: Overlap between tiles, in pixels.
 
@@ -104,3 +104,58 @@ def resize_bilinear_rows(array: np.ndarray, size: tuple[int, int], start: int, s
     x0, x1, fx = _source_coords(out_w, in_w, 0, out_w)
     rows = array[y0] * (1 - fy)[:, None, None] + array[y1] * fy[:, None, None]
     return rows[:, x0] * (1 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
+
+
+def _block_uniform(mask: np.ndarray) -> np.ndarray:
+    """bool ``[h, w]``: whether pixel (y, x) and its right, lower and lower-right
+    neighbours (clamped at the edges) have the same class."""
+    padded = np.pad(mask, ((0, 1), (0, 1)), mode="edge")
+    here = padded[:-1, :-1]
+    return (here == padded[1:, :-1]) & (here == padded[:-1, 1:]) & (here == padded[1:, 1:])
+
+
+def upscale_argmax(
+    probabilities: np.ndarray, size: tuple[int, int], band_rows: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """The argmax and max of ``probabilities`` resized bilinearly to ``size``.
+
+    The same as ``argmax`` / ``max`` of :func:`resize_bilinear_rows`, without making
+    the ``[H, W, K]`` array: where the four source pixels that a pixel blends share
+    their argmax, a blend of them has that argmax too (every one of them ranks it
+    first), so its class is copied and its maximum is the blend of the sources'
+    maxima. Only the pixels on class boundaries (a few percent) blend all K values.
+
+    Args:
+        probabilities: float ``[h, w, K]``.
+        size: ``(H, W)`` of the resized maps.
+        band_rows: Output rows computed at a time (bounds the temporaries).
+
+    Returns:
+        ``(int32 [H, W] classes, float32 [H, W] maxima)``.
+    """
+    out_h, out_w = size
+    in_h, in_w = probabilities.shape[:2]
+    low_mask = np.argmax(probabilities, axis=-1).astype(np.int32)
+    low_max = np.max(probabilities, axis=-1)
+    # The clamped right/lower neighbour is x1/y1, so a uniform block means uniform corners.
+    uniform = _block_uniform(low_mask)
+    x0, x1, fx = _source_coords(out_w, in_w, 0, out_w)
+    mask = np.empty((out_h, out_w), np.int32)
+    maxima = np.empty((out_h, out_w), np.float32)
+    for start in range(0, out_h, band_rows):
+        stop = min(start + band_rows, out_h)
+        y0, y1, fy = _source_coords(out_h, in_h, start, stop)
+        band_mask = low_mask[y0][:, x0]
+        rows = low_max[y0] * (1 - fy)[:, None] + low_max[y1] * fy[:, None]
+        band_max = rows[:, x0] * (1 - fx) + rows[:, x1] * fx
+        r, c = np.nonzero(~uniform[y0][:, x0])
+        if r.size:
+            wy, wx = fy[r][:, None], fx[c][:, None]
+            top = probabilities[y0[r], x0[c]] * (1 - wx) + probabilities[y0[r], x1[c]] * wx
+            bottom = probabilities[y1[r], x0[c]] * (1 - wx) + probabilities[y1[r], x1[c]] * wx
+            blended = top * (1 - wy) + bottom * wy
+            band_mask[r, c] = np.argmax(blended, axis=-1)
+            band_max[r, c] = np.max(blended, axis=-1)
+        mask[start:stop] = band_mask
+        maxima[start:stop] = band_max
+    return mask, maxima

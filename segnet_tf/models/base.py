@@ -18,6 +18,7 @@ from typing import Any
 import keras
 
 from segnet_tf.layers.resize import check_scale
+from segnet_tf.training_scale import check_training_size
 
 
 @contextlib.contextmanager
@@ -59,6 +60,10 @@ class SegmentationModel(keras.Model):
             ``segnet train --input-scale``). Defaults to 1.0.
         class_logit_offsets: None or one number per class added to the logits (post-hoc
             logit adjustment, ``segnet adjust``). Defaults to None.
+        training_size: None or ``(height, width)`` of the frames the model was trained
+            on (``segnet train --image-size``): inference brings every image to that
+            area (`segnet_tf.training_scale`). Changes no layer. Defaults to
+            None (images are segmented at their own resolution).
         input_shape: tuple. ``(height, width, 3)``, None for any size.
         dtype: None, a dtype policy or its name: the policy of the layers (the global
             policy when None), e.g. ``"mixed_bfloat16"``. The logits stay float32.
@@ -74,10 +79,11 @@ class SegmentationModel(keras.Model):
         return keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
 
     def _store_common_config(
-        self, num_classes, input_scale, class_logit_offsets, input_shape, policy
+        self, num_classes, input_scale, class_logit_offsets, input_shape, policy, training_size
     ) -> None:
         self.num_classes = num_classes
         self.input_scale = check_scale(input_scale)
+        self.training_size = check_training_size(training_size)
         self.class_logit_offsets = class_logit_offsets
         self.image_input_shape = tuple(input_shape)
         self._policy_name = policy.name
@@ -93,20 +99,23 @@ class SegmentationModel(keras.Model):
             "input_scale": self.input_scale,
             "class_logit_offsets": None if offsets is None else list(offsets),
             "input_shape": list(self.image_input_shape),
+            "training_size": None if self.training_size is None else list(self.training_size),
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> SegmentationModel:
         config = dict(config)
-        if config.get("input_shape") is not None:
-            config["input_shape"] = tuple(config["input_shape"])
+        for key in ("input_shape", "training_size"):
+            if config.get(key) is not None:
+                config[key] = tuple(config[key])
         return cls(**config)
 
     def copy_with(self, **changes) -> SegmentationModel:
         """A new model of the same class, config updated by ``changes``, weights copied.
 
         The changes must leave the weights' shapes alone, e.g. ``input_scale``,
-        ``class_logit_offsets`` or ``dtype``; the copy has its own layers.
+        ``class_logit_offsets``, ``training_size`` or ``dtype``; the copy has its own
+        layers.
 
         Example:
 

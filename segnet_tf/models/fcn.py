@@ -79,6 +79,7 @@ class FCN(SegmentationModel):
         width: float. Multiplier on every layer's filters. Defaults to 1.0.
         fc_filters: int. Filters of the convolutionised fc6/fc7. Defaults to 4096.
         input_scale: float. See `SegmentationModel`. Defaults to 1.0.
+        training_size: See `SegmentationModel`. Defaults to None.
         class_logit_offsets: None or one logit offset per class. Defaults to None.
         input_shape: tuple. `(height, width, 3)`; None for any size.
         dtype: None or a dtype policy (name) for the layers.
@@ -95,6 +96,7 @@ class FCN(SegmentationModel):
         fc_filters: int = 4096,
         input_scale: float = 1.0,
         class_logit_offsets=None,
+        training_size=None,
         input_shape=(None, None, 3),
         dtype=None,
         name: str = "fcn",
@@ -140,7 +142,9 @@ class FCN(SegmentationModel):
         super().__init__(inputs=images, outputs=logits, name=name, dtype=policy, **kwargs)
 
         # === Config ===
-        self._store_common_config(num_classes, input_scale, offsets, input_shape, policy)
+        self._store_common_config(
+            num_classes, input_scale, offsets, input_shape, policy, training_size
+        )
         self.stride = stride
         self.width = float(width)
         self.fc_filters = fc_filters

@@ -81,6 +81,7 @@ class SegNet(SegmentationModel):
             ``"vgg16"``, 3-4 of ``"basic"``). Use `segnet_tf.models.mc_predict`.
         dropout_rate: float. Rate of that dropout. Defaults to 0.5.
         input_scale: float. See `SegmentationModel`. Defaults to 1.0.
+        training_size: See `SegmentationModel`. Defaults to None.
         class_logit_offsets: None or one logit offset per class. Defaults to None.
         input_shape: tuple. ``(height, width, 3)``; None for any size.
         dtype: None or a dtype policy (name) for the layers.
@@ -106,6 +107,7 @@ class SegNet(SegmentationModel):
         dropout_rate: float = 0.5,
         input_scale: float = 1.0,
         class_logit_offsets=None,
+        training_size=None,
         input_shape=(None, None, 3),
         dtype=None,
         name: str = "segnet",
@@ -171,7 +173,9 @@ class SegNet(SegmentationModel):
         super().__init__(inputs=images, outputs=logits, name=name, dtype=policy, **kwargs)
 
         # === Config ===
-        self._store_common_config(num_classes, input_scale, offsets, input_shape, policy)
+        self._store_common_config(
+            num_classes, input_scale, offsets, input_shape, policy, training_size
+        )
         self.depth = depth
         self.width = float(width)
         self.kernel_size = kernel_size

@@ -44,6 +44,7 @@ class UNet(SegmentationModel):
             Defaults to 1.0.
         depth: int. Number of poolings. Defaults to 4.
         input_scale: float. See `SegmentationModel`. Defaults to 1.0.
+        training_size: See `SegmentationModel`. Defaults to None.
         class_logit_offsets: None or one logit offset per class. Defaults to None.
         input_shape: tuple. `(height, width, 3)`; None for any size.
         dtype: None or a dtype policy (name) for the layers.
@@ -57,6 +58,7 @@ class UNet(SegmentationModel):
         depth: int = 4,
         input_scale: float = 1.0,
         class_logit_offsets=None,
+        training_size=None,
         input_shape=(None, None, 3),
         dtype=None,
         name: str = "unet",
@@ -91,7 +93,9 @@ class UNet(SegmentationModel):
         super().__init__(inputs=images, outputs=logits, name=name, dtype=policy, **kwargs)
 
         # === Config ===
-        self._store_common_config(num_classes, input_scale, offsets, input_shape, policy)
+        self._store_common_config(
+            num_classes, input_scale, offsets, input_shape, policy, training_size
+        )
         self.width = float(width)
         self.depth = depth
 

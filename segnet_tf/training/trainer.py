@@ -285,7 +285,12 @@ def build_model(config: TrainConfig, data: PreparedData, strategy):
 
     num_classes, void_id = data.classes.num_classes, data.classes.void_id
     with strategy.scope():
-        model = get_model(config.model, num_classes, width=config.width)
+        # Inference brings photos to the frame size the model was validated at (the
+        # scale the checkpoint was chosen for): see segnet_tf.training_scale.
+        training_size = tuple(config.validation_image_size or config.image_size)
+        model = get_model(
+            config.model, num_classes, width=config.width, training_size=training_size
+        )
         model.compile(
             optimizer=_make_optimizer(config, data.steps_per_epoch * config.epochs),
             loss=make_loss(
