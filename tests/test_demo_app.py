@@ -309,3 +309,25 @@ def test_test_time_augmentation_toggle_segments_with_it(monkeypatch, models, cam
     legend = texts(app.markdown)
     for share in ds.class_shares(expected.mask, segnet_tf.data.CAMVID_CLASSES):
         assert f'<span>{share.name}</span><span class="pct">{share.share:.1%}</span>' in legend
+
+
+def test_the_preset_flags_a_cat_and_not_a_camvid_frame(monkeypatch):
+    skimage_data = pytest.importorskip("skimage.data")
+    from segnet_tf.data import find_camvid_dir
+
+    folder = find_camvid_dir()
+    if folder is None:
+        pytest.skip("CamVid not found")
+    preset = Path(segnet_tf.inference.PRESETS_DIR) / "camvid_segnet.keras"
+    app = start(monkeypatch, preset)
+    cat = ("cat.jpg", jpeg(skimage_data.chelsea()), "image/jpeg")
+    app.file_uploader(key="images").set_value([cat]).run()
+    assert not app.exception
+    notice = texts(app.warning)
+    assert "does not look like the street scenes the model was trained on" in notice
+    assert "Pedestrian" in notice
+    assert app.image, "the masks are still shown"
+    frame = next((Path(folder) / "test").glob("*.png")).read_bytes()
+    app.file_uploader(key="images").set_value([("frame.png", frame, "image/png")]).run()
+    assert not app.exception
+    assert "does not look like" not in texts(app.warning)

@@ -1,5 +1,6 @@
 """Tests of segnet_tf.demo (without Streamlit): upload decoding, samples, model, results."""
 
+import dataclasses
 import io
 import os
 import subprocess
@@ -232,6 +233,20 @@ def test_domain_notice_only_when_much_of_the_image_is_unsure():
     assert "11 road-scene classes" in notice and "Pedestrian" in notice
     generic = ClassList(("a", "b"), ((0, 0, 0), (9, 9, 9)))
     assert "knows 2 classes (a, b)" in ds.domain_notice(unsure, generic)
+
+
+def test_domain_notice_follows_the_detector_when_there_is_one():
+    # Even a confident prediction is flagged when the detector says out of domain ...
+    sure = analysis_with_confidence(np.full((10, 10), 0.95))
+    flagged = dataclasses.replace(sure, out_of_domain=True, domain_score=1.3)
+    notice = ds.domain_notice(flagged, CAMVID_CLASSES)
+    assert notice.startswith("This photo does not look like the street scenes the model")
+    assert "only 11 road-scene classes" in notice and "Bicyclist" in notice
+    # ... and an unsure one is not, when the detector says in domain.
+    unsure = analysis_with_confidence(np.full((10, 10), 0.3))
+    assert (
+        ds.domain_notice(dataclasses.replace(unsure, out_of_domain=False), CAMVID_CLASSES) is None
+    )
 
 
 def test_class_shares_counts_and_orders_classes():

@@ -17,9 +17,11 @@ from segnet_tf.inference import Segmenter
 LOW_CONFIDENCE = 0.6
 """A pixel whose predicted class has a lower probability than this counts as unsure."""
 OUT_OF_DOMAIN_SHARE = 0.3
-"""Share of unsure pixels above which the page warns that the image looks unlike the
-training data. On the 233 CamVid test frames the bundled model is unsure of 10% of the
-pixels on average and of 25% at most."""
+"""For a model without a domain detector only: the share of unsure pixels above which
+the page warns that the image looks unlike the training data. On the 233 CamVid test
+frames the bundled model is unsure of 10% of the pixels on average and of 25% at most;
+but foreign photos stay below it too (12-28%), which is why models get a detector
+(``segnet calibrate``)."""
 
 
 _PRIME_SIZE = (32, 32)
@@ -37,6 +39,8 @@ class Analysis:
         seconds: Wall-clock time of the prediction alone (the model is warmed up when
             it is loaded).
         mc_samples: Monte-Carlo samples used, or None.
+        out_of_domain: The domain detector's verdict, or None without a detector.
+        domain_score: Its score (higher: less like the training frames), or None.
     """
 
     mask: np.ndarray
@@ -45,6 +49,8 @@ class Analysis:
     entropy: np.ndarray | None
     seconds: float
     mc_samples: int | None
+    out_of_domain: bool | None = None
+    domain_score: float | None = None
 
     @property
     def unsure_share(self) -> float:
@@ -78,26 +84,44 @@ def segment(
     result = segmenter.predict(image.rgb, mc_samples=mc_samples, probabilities=False, tta=tta)
     seconds = time.perf_counter() - start
     return Analysis(
-        result.mask, result.confidence, result.variance, result.entropy, seconds, mc_samples
+        result.mask,
+        result.confidence,
+        result.variance,
+        result.entropy,
+        seconds,
+        mc_samples,
+        result.out_of_domain,
+        result.domain_score,
     )
 
 
 def domain_notice(analysis: Analysis, classes: ClassList) -> str | None:
-    """A plain warning when the model is unsure of much of the image, else None.
+    """A plain warning when the image looks unlike the model's training data, else None.
 
-    Such an image is probably unlike the model's training data (a portrait, a pet, an
-    indoor scene for a road-scene model): its colours then name the nearest known class,
-    not what is there.
+    Such an image (a portrait, a pet, an indoor scene for a road-scene model) still
+    gets a mask, whose colours name the nearest known class, not what is there. The
+    verdict is the model's domain detector's (`segnet_tf.inference.domain`); a model
+    without one falls back on the share of unsure pixels.
 
     Args:
         analysis: The prediction.
         classes: The model's classes, named in the message.
     """
+    names = ", ".join(classes.names[: classes.num_classes])
+    camvid = classes.names == CAMVID_CLASSES.names
+    kind = "road-scene classes from CamVid" if camvid else "classes"
+    if analysis.out_of_domain is not None:
+        if not analysis.out_of_domain:
+            return None
+        scenes = "the street scenes" if camvid else "the images"
+        return (
+            f"This photo does not look like {scenes} the model was trained on. It knows "
+            f"only {classes.num_classes} {kind} ({names}) and labels every pixel with one "
+            "of them, so the colours below are its nearest guess, not what is there."
+        )
     share = analysis.unsure_share
     if share <= OUT_OF_DOMAIN_SHARE:
         return None
-    names = ", ".join(classes.names[: classes.num_classes])
-    kind = "road-scene classes from CamVid" if classes.names == CAMVID_CLASSES.names else "classes"
     return (
         f"The model is unsure of {share:.0%} of this image (less than "
         f"{LOW_CONFIDENCE:.0%} confidence). "
