@@ -81,3 +81,28 @@ def test_the_site_generates_the_page_at_build_time():
     assert "reference/cli.md" in hooks and "gen_cli_reference.py" in hooks
     assert "scripts/mkdocs_hooks.py" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert not (ROOT / "docs" / "reference" / "cli.md").exists(), "generated, never copied"
+
+
+def test_api_pages_show_a_config_fields_default_not_its_declaration():
+    pytest.importorskip("mkdocs")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "mkdocs_hooks", ROOT / "scripts" / "mkdocs_hooks.py"
+    )
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+
+    class Page:
+        class file:  # noqa: N801 - what MkDocs' page.file offers
+            src_uri = "reference/api/commands.md"
+
+    rendered = (
+        'default: <code><span title="x._opt">_opt</span>((360, 480), &#39;crop size&#39;)</code>'
+        " see :class:<code>Segmenter</code> and <code>keep(1)</code>"
+        ' default: <code><span title="m.model_field">model_field</span>()</code>'
+    )
+    assert hooks.on_page_content(rendered, Page, None, None) == (
+        "default: <code>(360, 480)</code> see <code>Segmenter</code> and <code>keep(1)</code>"
+        " default: see the command-line reference"
+    )
