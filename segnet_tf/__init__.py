@@ -13,14 +13,15 @@ imported without the API, which imports TensorFlow and takes seconds, and calls
 import sys
 from typing import TYPE_CHECKING
 
+from segnet_tf.__about__ import __version__
+
 if TYPE_CHECKING:  # what `import_api` binds, for type checkers and editors
     from segnet_tf.commands import TrainConfig, train
     from segnet_tf.inference import Segmenter
     from segnet_tf.models import get_model, list_models, mc_predict
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "Segmenter",
     "TrainConfig",
     "get_model",

@@ -1,4 +1,5 @@
-"""The process that runs README.md's python blocks and `segnet` commands for its test.
+"""The process that runs the python blocks and `segnet` commands of README.md and docs/
+for their test.
 
 Importing TensorFlow takes seconds, so tests/test_readme_snippets.py starts this one
 interpreter and lets it do the work that needs TensorFlow:

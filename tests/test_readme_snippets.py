@@ -1,7 +1,12 @@
-"""README.md's code blocks run as written, in order, on a fresh clone.
+"""The code blocks of README.md and of the documentation (docs/**/*.md) run as written,
+in order, on a fresh clone.
 
-Every fenced block of README.md is run unless the line just above it (blank lines
-aside) is one of these HTML comments, which GitHub does not render:
+The documents run one after the other in `DOCUMENTS` order (README.md, then the
+documentation pages in the order of the site's navigation, then any other page), so a
+page may use what an earlier one wrote (the Evaluation page scores the run that the
+Training page trained). Every fenced block is run unless the line just above it
+(blank lines aside) is one of these HTML comments, which neither GitHub nor the
+documentation site renders:
 
     <!-- snippet: skip (reason) -->    never run; the reason says why (installs, servers,
                                        hour-long runs, program output, HTTP requests)
@@ -13,16 +18,16 @@ blocks run with ``bash -euo pipefail``. One worker process (tests/readme_worker.
 imports TensorFlow once and runs the python blocks and, for bash blocks, every
 ``segnet`` command: the ``segnet`` first on bash's PATH hands its arguments, working
 folder, environment and standard streams to the worker, which runs the command's
-entry point with them and returns its exit code (commands stay exactly as README
-writes them, pipes and redirections included; Keras' global state is reset after
+entry point with them and returns its exit code (commands stay exactly as the documents
+write them, pipes and redirections included; Keras' global state is reset after
 each command, as a new process would have it). A block
 in any other language must be marked skip. All blocks share one empty working
 folder, so a block may read what an earlier block wrote. That folder's parent holds
-``shared/camvid``, a link to the CamVid found, so that README's ``../shared/camvid``
+``shared/camvid``, a link to the CamVid found, so that the documents' ``../shared/camvid``
 resolves as it does from a checkout beside the data (the CI layout).
 
 Keep blocks quick (tiny widths, image sizes and epochs where the point survives):
-the whole file is one test run.
+all the documents are one test run.
 """
 
 from __future__ import annotations
@@ -43,6 +48,33 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
+DOCS = REPO / "docs"
+# Pages that use what an earlier page wrote come after it (the site's navigation order).
+DOCS_ORDER = [
+    "getting-started.md",
+    "how-segnet-works.md",
+    "guide/models.md",
+    "guide/data.md",
+    "guide/training.md",
+    "guide/evaluation.md",
+    "guide/inference.md",
+    "guide/photos.md",
+    "guide/export.md",
+    "guide/demo.md",
+    "models/camvid_segnet.md",
+]
+
+
+def documentation_pages() -> list[Path]:
+    """Every Markdown page of docs/ (linked folders included, as the site builds them)."""
+    pages = []
+    for folder, _, names in os.walk(DOCS, followlinks=True):
+        pages += [Path(folder) / name for name in names if name.endswith(".md")]
+    rank = {name: index for index, name in enumerate(DOCS_ORDER)}
+    return sorted(pages, key=lambda p: (rank.get(p.relative_to(DOCS).as_posix(), len(rank)), p))
+
+
+DOCUMENTS = [README, *documentation_pages()]
 RUNNABLE = ("python", "bash")
 BLOCK_TIMEOUT_S = 300
 
@@ -54,15 +86,17 @@ _NEEDS_CAMVID = "needs camvid"
 
 @dataclass(frozen=True)
 class Block:
-    """One fenced code block of README.md.
+    """One fenced code block of a document.
 
     Attributes:
-        line: README line number (1-based) of the opening fence.
+        document: The Markdown file.
+        line: Line number (1-based) of the opening fence.
         language: The fence's info string (``python``, ``bash``, or ``""``).
         code: The text between the fences.
         marker: The ``snippet:`` directive above the block, or None.
     """
 
+    document: Path
     line: int
     language: str
     code: str
@@ -78,8 +112,18 @@ class Block:
         match = _SKIP.match(self.marker or "")
         return match.group(1) if match else None
 
+    @property
+    def name(self) -> str:
+        """The document's path in the repository and the line, e.g. ``docs/index.md:12``."""
+        return f"{self.document.relative_to(REPO).as_posix()}:{self.line}"
+
+    @property
+    def file_stem(self) -> str:
+        """A file name for the block's scratch files."""
+        return re.sub(r"[^\w]+", "_", self.name)
+
     def describe(self) -> str:
-        return f"README.md line {self.line}, {self.language or 'plain'} block `{self.first_line}`"
+        return f"{self.name}, {self.language or 'plain'} block `{self.first_line}`"
 
 
 def _closes(line: str, fence: str) -> bool:
@@ -88,7 +132,7 @@ def _closes(line: str, fence: str) -> bool:
     return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
 
 
-def parse_blocks(text: str) -> list[Block]:
+def parse_blocks(text: str, document: Path = README) -> list[Block]:
     """The fenced blocks of a Markdown text, in order, with their snippet markers."""
     lines = text.splitlines()
     blocks = []
@@ -111,16 +155,34 @@ def parse_blocks(text: str) -> list[Block]:
             above -= 1
         marker = _MARKER.match(lines[above].strip()) if above >= 0 else None
         blocks.append(
-            Block(start + 1, language, "\n".join(body) + "\n", marker.group(1) if marker else None)
+            Block(
+                document,
+                start + 1,
+                language,
+                "\n".join(body) + "\n",
+                marker.group(1) if marker else None,
+            )
         )
     return blocks
 
 
-BLOCKS = parse_blocks(README.read_text(encoding="utf-8"))
+BLOCKS = [
+    block
+    for document in DOCUMENTS
+    for block in parse_blocks(document.read_text(encoding="utf-8"), document)
+]
+
+
+def test_documents_cover_readme_and_every_page():
+    on_disk = {p.resolve() for p in DOCS.rglob("*.md")}
+    assert on_disk <= {p.resolve() for p in DOCUMENTS}
+    assert DOCUMENTS[0] == README and len(DOCUMENTS) == len(set(DOCUMENTS))
+    listed = {(DOCS / name) for name in DOCS_ORDER}
+    assert listed <= set(DOCUMENTS), f"DOCS_ORDER names missing pages: {listed - set(DOCUMENTS)}"
 
 
 def test_every_block_is_run_or_marked_skipped():
-    assert len([b for b in BLOCKS if b.language in RUNNABLE]) >= 10, "README blocks not parsed"
+    assert len([b for b in BLOCKS if b.language in RUNNABLE]) >= 10, "blocks not parsed"
     problems = []
     for block in BLOCKS:
         if block.marker is not None and block.marker != _NEEDS_CAMVID and not block.skip_reason:
@@ -163,8 +225,8 @@ class _Worker:
         return json.loads(answer)
 
     def run(self, block: Block) -> tuple[bool, str]:
-        path = self.scratch / f"block_{block.line}.py"
-        log = self.scratch / f"block_{block.line}.log"
+        path = self.scratch / f"{block.file_stem}.py"
+        log = self.scratch / f"{block.file_stem}.log"
         path.write_text(block.code, encoding="utf-8")
         self.process.stdin.write(json.dumps({"path": str(path), "log": str(log)}) + "\n")
         self.process.stdin.flush()
@@ -187,7 +249,7 @@ class _Worker:
 
 
 def _run_bash(block: Block, cwd: Path, env: dict, scratch: Path, worker: _Worker):
-    path = scratch / f"block_{block.line}.sh"
+    path = scratch / f"{block.file_stem}.sh"
     path.write_text(block.code, encoding="utf-8")
     try:
         done = subprocess.run(
@@ -226,7 +288,8 @@ class _Outcome:
 
 @pytest.fixture(scope="module")
 def readme_run(tmp_path_factory):
-    """Runs every runnable block once, in order; returns (outcomes by line, work folder)."""
+    """Runs every runnable block once, in order; returns (outcomes by block name, work
+    folder)."""
     from segnet_tf.data import find_camvid_dir
 
     root = tmp_path_factory.mktemp("readme")
@@ -249,7 +312,7 @@ def readme_run(tmp_path_factory):
         (root / "shared" / "camvid").symlink_to(os.path.abspath(camvid))
         env["SEGNET_CAMVID_DIR"] = os.path.abspath(camvid)
 
-    outcomes: dict[int, _Outcome] = {}
+    outcomes: dict[str, _Outcome] = {}
     worker = _Worker(work, env, scratch, socket_path)
     failed = None
     try:
@@ -257,10 +320,10 @@ def readme_run(tmp_path_factory):
             if block.skip_reason is not None or block.language not in RUNNABLE:
                 continue
             if failed is not None:
-                outcomes[block.line] = _Outcome("not run", f"after the failure of {failed}")
+                outcomes[block.name] = _Outcome("not run", f"after the failure of {failed}")
                 continue
             if block.marker == _NEEDS_CAMVID and not camvid:
-                outcomes[block.line] = _Outcome("skipped", "CamVid not found")
+                outcomes[block.name] = _Outcome("skipped", "CamVid not found")
                 continue
             start = time.monotonic()
             if block.language == "python":
@@ -268,14 +331,14 @@ def readme_run(tmp_path_factory):
             else:
                 ok, output = _run_bash(block, work, env, scratch, worker)
             seconds = time.monotonic() - start
-            outcomes[block.line] = _Outcome("passed" if ok else "failed", output, seconds)
+            outcomes[block.name] = _Outcome("passed" if ok else "failed", output, seconds)
             if not ok:
                 failed = block.describe()
     finally:
         worker.close()
         shutil.rmtree(socket_folder, ignore_errors=True)
-    timings = ", ".join(f"line {line} {o.seconds:.1f}s" for line, o in outcomes.items())
-    print(f"README blocks: {timings}")
+    timings = ", ".join(f"{name} {o.seconds:.1f}s" for name, o in outcomes.items())
+    print(f"Blocks: {timings}")
     yield outcomes, work
     shutil.rmtree(root, ignore_errors=True)
 
@@ -283,11 +346,11 @@ def readme_run(tmp_path_factory):
 @pytest.mark.parametrize(
     "block",
     [b for b in BLOCKS if b.language in RUNNABLE and b.skip_reason is None],
-    ids=lambda b: f"line{b.line}-{b.language}",
+    ids=lambda b: f"{b.name}-{b.language}",
 )
-def test_readme_block_runs(readme_run, block):
+def test_block_runs(readme_run, block):
     outcomes, _ = readme_run
-    outcome = outcomes[block.line]
+    outcome = outcomes[block.name]
     if outcome.status == "skipped":
         pytest.skip(f"{block.describe()}: {outcome.detail}")
     if outcome.status == "not run":
@@ -296,15 +359,15 @@ def test_readme_block_runs(readme_run, block):
 
 
 def test_docker_line_serves_what_the_export_wrote(readme_run):
-    """The README's `docker run` mounts the folder its export block writes, under the
-    model name its REST examples call."""
+    """The documented `docker run` mounts the folder the export block writes, under the
+    model name the REST examples call."""
     _, work = readme_run
-    text = README.read_text(encoding="utf-8")
+    text = "\n".join(document.read_text(encoding="utf-8") for document in DOCUMENTS)
     mount = re.search(r"-v \$PWD/(\S+):/models/(\S+) -e MODEL_NAME=(\S+) ", text)
-    assert mount, "no `docker run -v $PWD/...:/models/... -e MODEL_NAME=...` line in README"
+    assert mount, "no `docker run -v $PWD/...:/models/... -e MODEL_NAME=...` line in the docs"
     folder, served_as, model_name = mount.groups()
     assert served_as == model_name
     assert set(re.findall(r"POST /v1/models/([^:\s]+):predict", text)) == {model_name}
     versions = sorted((work / folder).glob("*/saved_model.pb"))
-    assert versions, f"README's export blocks wrote no SavedModel version under {folder}/"
+    assert versions, f"the export blocks wrote no SavedModel version under {folder}/"
     assert all(path.parent.name.isdigit() for path in versions)

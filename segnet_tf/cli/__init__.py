@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from segnet_tf import onednn
+from segnet_tf import __version__, onednn
 from segnet_tf.cli import tf_logs
 
 # Subcommand name -> module. Add a line here to add a subcommand.
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segnet", description="SegNet-family semantic segmentation for Keras 3."
     )
+    parser.add_argument("--version", action="version", version=f"segnet_tf {__version__}")
     add_verbose_argument(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
