@@ -9,7 +9,14 @@ from PIL import Image
 
 import segnet_tf
 from segnet_tf.classes import CAMVID_CLASSES
-from segnet_tf.commands import CalibrateConfig, PredictConfig, calibrate, predict
+from segnet_tf.commands import (
+    CalibrateConfig,
+    ExportConfig,
+    PredictConfig,
+    calibrate,
+    export,
+    predict,
+)
 from segnet_tf.export.portable import portable_clone
 from segnet_tf.inference import Segmenter
 from segnet_tf.inference.domain import (
@@ -194,3 +201,59 @@ def test_preset_keeps_camvid_frames_in_domain(preset):
         # A 4x photo of the same view is brought to the same scale: same verdict.
         big = np.asarray(Image.fromarray(rgb).resize((1920, 1440), Image.Resampling.BICUBIC))
         assert not preset.predict(big, probabilities=False).out_of_domain, path
+
+
+def test_every_path_gives_the_same_size_scale_and_verdict(calibrated_run, tmp_path):
+    """Python, the CLI's JSON, SavedModel, TFLite and ONNX on the same photos."""
+    import onnxruntime
+    import tensorflow as tf
+
+    model_path, data_dir, _ = calibrated_run
+    segmenter = Segmenter.from_file(model_path)
+    frame = np.asarray(Image.open(sorted((data_dir / "val").iterdir())[0]).convert("RGB"))
+    photos = {
+        "enlarged": np.asarray(Image.fromarray(frame).resize((256, 192), Image.BICUBIC)),
+        "card": np.full((90, 70, 3), (40, 200, 60), np.uint8),
+    }
+    exported = {
+        fmt: export(ExportConfig(model=str(model_path), format=fmt, out=str(tmp_path / fmt))).path
+        for fmt in ("saved_model", "tflite", "onnx")
+    }
+    serving = tf.saved_model.load(str(exported["saved_model"])).signatures["serving_default"]
+    tflite = tf.lite.Interpreter(model_path=str(exported["tflite"]))
+    tflite_run = tflite.get_signature_runner("serving_default")
+    session = onnxruntime.InferenceSession(str(exported["onnx"]))
+    names = [output.name for output in session.get_outputs()]
+
+    def onnx_run(images):
+        outputs = session.run(None, {session.get_inputs()[0].name: images})
+        return {
+            next(k for k in ("class_ids", "domain_score", "out_of_domain") if k in n): v
+            for n, v in zip(names, outputs, strict=True)
+            if "probabilities" not in n
+        }
+
+    for label, photo in photos.items():
+        path = tmp_path / f"{label}.png"
+        Image.fromarray(photo).save(path)
+        expected = segmenter.predict(photo, probabilities=False)
+        assert expected.scale == "training" and expected.mask.shape == photo.shape[:2]
+        assert expected.network_size == segmenter.network_size(*photo.shape[:2]) != photo.shape[:2]
+        predict(
+            PredictConfig(model=str(model_path), inputs=(str(path),), out=str(tmp_path / label)),
+            verbose=False,
+        )
+        cli = json.loads((tmp_path / label / f"{label}.json").read_text())
+        assert cli["network_size"] == list(expected.network_size)
+        assert cli["out_of_domain"] == expected.out_of_domain
+        batch = photo[None]
+        runs = {
+            "saved_model": {k: v.numpy() for k, v in serving(images=tf.constant(batch)).items()},
+            "tflite": tflite_run(images=batch),
+            "onnx": onnx_run(batch),
+        }
+        for fmt, out in runs.items():
+            assert out["class_ids"].shape == (1, *photo.shape[:2]), fmt
+            assert np.mean(out["class_ids"][0] == expected.mask) > 0.98, fmt
+            assert float(out["domain_score"][0]) == pytest.approx(expected.domain_score, rel=1e-4)
+            assert bool(out["out_of_domain"][0]) == expected.out_of_domain, fmt
