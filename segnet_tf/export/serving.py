@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from segnet_tf.export.image_header import checked_image_sizes
 from segnet_tf.inference.test_time import NO_TTA, TestTimeAugmentation, tta_probabilities
 
 IMAGES_KEY = "images"
@@ -184,6 +185,8 @@ class SegmentationServingModule(tf.Module):
         not a valid image, the request fails with ``InvalidArgument``.
         """
         image_bytes = _checked_image_bytes(image_bytes)
+        # The declared sizes, from the headers, before anything is decoded.
+        image_bytes = checked_image_sizes(image_bytes)
         first = tf.shape(_decode_rgb(image_bytes[0]))
 
         def decode(data):
