@@ -17,6 +17,7 @@ from segnet_tf.commands.model_arg import model_field, model_file, preset_name
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
+    data_label,
     precision_field,
     progress_verbosity,
     resolve_data_source,
@@ -261,6 +262,15 @@ def evaluate(
         model = with_precision(
             load_trained_model(resolved.model, compile=False), resolved.precision
         )
+    from segnet_tf.export.input_checks import check_class_count
+
+    # Before anything is scored or written: another class count scores garbage.
+    check_class_count(
+        model,
+        classes.num_classes,
+        data_label(resolved.data, resolved.data_dir, resolved.split),
+        label=resolved.model,
+    )
     if resolved.mc_samples:
         from segnet_tf.models import has_mc_dropout
 

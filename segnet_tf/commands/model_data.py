@@ -109,6 +109,12 @@ def resolve_data_source(
     }
 
 
+def data_label(data: str, data_dir: str | None, split: str) -> str:
+    """How messages name the data a model is scored on: ``the camvid data's test split (DIR)``."""
+    where = f" ({data_dir})" if data_dir else ""
+    return f"the {data} data's {split} split{where}"
+
+
 def progress_verbosity(verbose: int | str) -> int:
     """``"auto"``: a progress bar on a terminal, one summary line otherwise."""
     if verbose == "auto":

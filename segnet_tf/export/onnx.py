@@ -30,6 +30,30 @@ from segnet_tf.atomic_files import write_bytes_atomic
 from segnet_tf.export.freeze import frozen_serving_default
 
 DEFAULT_OPSET = 17
+MIN_OPSET = 11
+"""Below 11, ONNX has no Resize (input scaling) and no Slice with computed bounds (the
+builtin-only pooling): tf2onnx wrote files that ``onnx.checker`` refuses."""
+MIN_INT8_OPSET = 13
+"""The int8 file's per-channel weight scales need ``DequantizeLinear`` with an axis."""
+MAX_OPSET = 18
+"""The highest opset tf2onnx 1.17 writes (``tf2onnx.constants.OPSET_TO_IR_VERSION``)."""
+
+
+def opset_problem(opset, quantize: str = "none") -> str | None:
+    """What an opset must be, if ``opset`` cannot be exported (None when it can).
+
+    Args:
+        opset: The requested ONNX opset.
+        quantize: ``"none"`` or ``"int8"``.
+    """
+    low = MIN_INT8_OPSET if quantize == "int8" else MIN_OPSET
+    if isinstance(opset, int) and not isinstance(opset, bool) and low <= opset <= MAX_OPSET:
+        return None
+    return (
+        f"an opset from {MIN_OPSET} to {MAX_OPSET} ({MIN_INT8_OPSET} to {MAX_OPSET} with "
+        f"--quantize int8): below {MIN_OPSET} ONNX lacks ops these models need (Resize, "
+        f"Slice with computed bounds), and tf2onnx writes none above {MAX_OPSET}"
+    )
 
 
 def export_onnx(
@@ -45,7 +69,8 @@ def export_onnx(
     Args:
         model: The Keras segmentation model.
         path: Output ``.onnx`` file.
-        opset: ONNX opset. Defaults to 17.
+        opset: ONNX opset, from :data:`MIN_OPSET` to :data:`MAX_OPSET`
+            (:data:`MIN_INT8_OPSET` for int8). Defaults to 17.
         pad_to_multiple: See :class:`~segnet_tf.export.serving.SegmentationServingModule`.
         quantize: ``"none"`` or ``"int8"`` (static, calibrated; see module doc).
         representative_images: For ``"int8"``: a function returning the calibration
@@ -55,11 +80,15 @@ def export_onnx(
         ``path``.
 
     Raises:
-        ValueError: If tf2onnx (or for int8 onnxruntime) is not installed, or
-            ``quantize`` is unknown or ``"int8"`` has no representative images.
+        ValueError: If tf2onnx (or for int8 onnxruntime) is not installed, the opset
+            is out of range, or ``quantize`` is unknown or ``"int8"`` has no
+            representative images (all checked before anything is written).
     """
     if quantize not in ("none", "int8"):
         raise ValueError(f"Unknown ONNX quantization {quantize!r}; expected none or int8.")
+    problem = opset_problem(opset, quantize)
+    if problem is not None:
+        raise ValueError(f"opset={opset!r} cannot be exported; expected {problem}.")
     if quantize == "int8" and representative_images is None:
         raise ValueError("int8 quantization needs `representative_images` to calibrate on.")
     try:
