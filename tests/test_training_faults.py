@@ -366,6 +366,75 @@ def test_damaged_file_is_named_before_training(
     assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
 
 
+HISTORY_DAMAGE = {
+    "garbage": lambda d: (d / "history.csv").write_text("garbage\n1,2\n"),
+    "binary": lambda d: (d / "history.csv").write_bytes(b"\xff\xfe\x00bin"),
+    "gap": lambda d: (d / "history.csv").write_text("epoch,loss\n0,1.0\n3,2.0\n"),
+}
+
+
+@pytest.mark.parametrize("damage", HISTORY_DAMAGE.values(), ids=HISTORY_DAMAGE.keys())
+def test_the_fixes_a_damaged_history_message_prints_work_when_followed(
+    tmp_path, capsys, interrupted_run, damage
+):
+    from segnet_tf.training.callbacks import read_history_csv
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(interrupted_run, run_dir)
+    original = (run_dir / "history.csv").read_bytes()
+    damage(run_dir)
+    argv = ["train", *TINY_ARGS, "--backup-every-steps", "1", "--run-dir", str(run_dir)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "restore it from a copy, or delete it and rerun the same command" in err
+    assert "--overwrite restarts the run" in err
+
+    # "Restore it from a copy": a copy of the run with the file restored finishes.
+    restored = tmp_path / "restored"
+    shutil.copytree(run_dir, restored)
+    (restored / "history.csv").write_bytes(original)
+    assert main([*argv[:-1], str(restored)]) == 0
+    assert len(read_history_csv(restored / "history.csv")) == 2
+
+    # "--overwrite restarts the run".
+    overwritten = tmp_path / "overwritten"
+    shutil.copytree(run_dir, overwritten)
+    assert main([*argv[:-1], str(overwritten), "--overwrite"]) == 0
+    assert len(read_history_csv(overwritten / "history.csv")) == 2
+
+    # "Delete it and rerun the same command": the run finishes at once, epoch 1's values
+    # empty, epoch 2's trained.
+    (run_dir / "history.csv").unlink()
+    capsys.readouterr()
+    assert main(argv) == 0, capsys.readouterr().err
+    rows = read_history_csv(run_dir / "history.csv")
+    assert [row["epoch"] for row in rows] == [0, 1]
+    assert all(np.isnan(v) for k, v in rows[0].items() if k != "epoch")
+    assert np.isfinite(rows[1]["loss"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 2
+    assert (run_dir / "training_curves.png").exists()
+
+
+def test_a_history_deleted_after_the_last_epoch_still_finishes(tmp_path, capsys, monkeypatch):
+    import segnet_tf.training.trainer as trainer
+    from segnet_tf.training.callbacks import read_history_csv
+
+    def crash(*args, **kwargs):
+        raise Interrupt()  # Killed after the last epoch's backup, before the run's end.
+
+    run_dir = tmp_path / "run"
+    monkeypatch.setattr(trainer, "finish", crash)
+    with pytest.raises(Interrupt):
+        _train(run_dir, backup_every_steps=1)
+    monkeypatch.undo()
+    (run_dir / "history.csv").unlink()
+    argv = ["train", *TINY_ARGS, "--backup-every-steps", "1", "--run-dir", str(run_dir)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert [row["epoch"] for row in read_history_csv(run_dir / "history.csv")] == [0, 1]
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs_completed"] == 2
+
+
 # --- A full disk. ---
 
 
