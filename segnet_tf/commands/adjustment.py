@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from segnet_tf import config_fields as cf
-from segnet_tf.atomic_files import save_atomic, write_json_atomic
+from segnet_tf.atomic_files import remove_stale_temp_files, save_atomic, write_json_atomic
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
@@ -228,6 +228,7 @@ def adjust(
     )
     best = best_logit_adjustment(results, resolved.metric)
     adjusted = with_logit_adjustment(model, class_prior_offsets(frequencies, best["tau"]))
+    remove_stale_temp_files(output.parent)  # of killed adjustments
     save_atomic(output, adjusted.save, ".keras")
     sweep_path = output.parent / SWEEP_FILE
     write_json_atomic(

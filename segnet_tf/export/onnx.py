@@ -20,13 +20,12 @@ ones, against 53.37 and 50.91 in float32).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from segnet_tf.atomic_files import write_bytes_atomic
+from segnet_tf.atomic_files import remove_stale_temp_files, scratch_folder, write_bytes_atomic
 from segnet_tf.export.freeze import frozen_serving_default
 
 DEFAULT_OPSET = 17
@@ -99,6 +98,7 @@ def export_onnx(
         ) from err
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path.parent)  # of killed exports
     function, _ = frozen_serving_default(model, pad_to_multiple, builtin_only=True)
     proto, _ = tf2onnx.convert.from_function(
         function, input_signature=function.input_signature, opset=opset
@@ -106,10 +106,10 @@ def export_onnx(
     if quantize == "none":
         write_bytes_atomic(path, proto.SerializeToString())
         return path
-    with tempfile.TemporaryDirectory(prefix=".onnx-int8-", dir=path.parent) as work:
-        float_path = Path(work) / "float.onnx"
+    with scratch_folder(path) as work:
+        float_path = work / "float.onnx"
         float_path.write_bytes(proto.SerializeToString())
-        quantized = Path(work) / "int8.onnx"
+        quantized = work / "int8.onnx"
         quantize_onnx_int8(float_path, quantized, representative_images)
         os.replace(quantized, path)
     return path

@@ -9,7 +9,11 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from segnet_tf.atomic_files import remove_stale_staging_dirs, staging_dir_name
+from segnet_tf.atomic_files import (
+    remove_stale_staging_dirs,
+    remove_stale_temp_files,
+    staging_dir_name,
+)
 from segnet_tf.classes import ClassList
 from segnet_tf.export.portable import without_mc_dropout
 from segnet_tf.export.serving import SegmentationServingModule
@@ -102,6 +106,7 @@ def export_saved_model(
     # A dot-prefixed temporary directory: TF Serving only loads all-digit names. Its
     # name holds this process's id, so the leftovers of killed exports are known.
     remove_stale_staging_dirs(model_dir, STAGING_PREFIX)
+    remove_stale_temp_files(model_dir)
     staging = model_dir / staging_dir_name(STAGING_PREFIX)
     staging.mkdir()
     try:

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from segnet_tf.atomic_files import write_bytes_atomic
+from segnet_tf.atomic_files import remove_stale_temp_files, write_bytes_atomic
 from segnet_tf.export.freeze import frozen_serving_default
 
 QUANTIZATIONS = ("none", "dynamic", "int8")
@@ -193,5 +193,6 @@ def export_tflite(
     path = Path(path)
     data = convert_tflite(model, pad_to_multiple, builtin_only, quantize, representative_images)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path.parent)  # of killed exports
     write_bytes_atomic(path, data)
     return path
