@@ -42,6 +42,42 @@ def _is_disk_full(error: BaseException) -> bool:
     return "No space left on device" in str(error) or "errno = 28" in str(error)
 
 
+_UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _unwritable_error(error: BaseException, path: Path) -> OSError | None:
+    """A permission or read-only-file-system error writing ``path``, reworded to name its
+    folder (not the hidden temporary file) and the way out; None for other errors."""
+    if not isinstance(error, OSError) or error.errno not in _UNWRITABLE:
+        return None
+    reason = (error.strerror or str(error)).lower()
+    return PermissionError(
+        error.errno,
+        f"cannot write {path.name} into {path.parent} ({reason}); make that folder "
+        "writable for this user, or choose another output folder",
+    )
+
+
+def make_folder(path: str | os.PathLike) -> Path:
+    """``mkdir -p path``; a folder that cannot be created is one error naming it and the fix.
+
+    Args:
+        path: The folder.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if error.errno not in _UNWRITABLE:
+            raise
+        raise PermissionError(
+            error.errno,
+            f"cannot create the folder {path} ({(error.strerror or str(error)).lower()}); "
+            "choose an output folder this user can write to",
+        ) from error
+    return path
+
+
 def process_is_alive(pid: int) -> bool:
     """Whether a process with this id exists (on this machine).
 
@@ -142,7 +178,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
         DiskFullError: the device is full (``path`` keeps its previous content).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     # A unique name that is not created here: writers then create the file with the
     # usual permissions (mkstemp would make it private to the owner).
     tmp_named = str(_temp_name(path, suffix))
@@ -159,7 +195,20 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
                 f"(the previous {path.name}, if any, is intact); free some space and rerun "
                 "the same command",
             ) from error
+        unwritable = _unwritable_error(error, path)
+        if unwritable is not None:
+            raise unwritable from error
         raise
+
+
+def _mkdir(tmp: Path, path: Path) -> None:
+    try:
+        tmp.mkdir()
+    except OSError as error:
+        unwritable = _unwritable_error(error, path)
+        if unwritable is None:
+            raise
+        raise unwritable from error
 
 
 @contextlib.contextmanager
@@ -175,9 +224,9 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         path: The folder to create or replace.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     tmp = _temp_name(path)
-    tmp.mkdir()
+    _mkdir(tmp, path)
     try:
         yield tmp
     except BaseException:
@@ -201,9 +250,9 @@ def scratch_folder(path: str | os.PathLike) -> Iterator[Path]:
         path: The file the intermediate files lead to.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     tmp = _temp_name(path, ".work")
-    tmp.mkdir()
+    _mkdir(tmp, path)
     try:
         yield tmp
     finally:

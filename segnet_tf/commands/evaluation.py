@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segnet_tf import config_fields as cf
-from segnet_tf.atomic_files import remove_stale_temp_files
+from segnet_tf.atomic_files import make_folder, remove_stale_temp_files
 from segnet_tf.commands.model_arg import model_field, model_file, preset_name
 from segnet_tf.commands.model_data import (
     data_dir_field,
@@ -294,7 +294,7 @@ def evaluate(
         boundary=resolved.boundary,
         verbose=progress_verbosity(verbose),
     )
-    output_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(output_dir)
     remove_stale_temp_files(output_dir)  # of killed evaluations
     resolved.save(output_dir / CONFIG_FILE)
     paths = write_results(

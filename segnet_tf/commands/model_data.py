@@ -38,12 +38,16 @@ def tta_check(value: Any) -> str | None:
     """None, or a test-time augmentation spec that parses (e.g. ``flip+scales:0.75,1``)."""
     if value is None:
         return None
+    expected = "none, flip, scales:S1,S2,... or flip+scales:S1,S2,... (scales in [0.125, 4])"
+    if isinstance(value, str) and not value.strip():
+        # Not "no augmentation": `--tta "$UNSET"` must not silently change a result.
+        return f"{expected}; an empty value is refused, write none for one pass"
     from segnet_tf.inference.test_time import TestTimeAugmentation  # imports TF
 
     try:
         TestTimeAugmentation.parse(value)
     except ValueError:
-        return "none, flip, scales:S1,S2,... or flip+scales:S1,S2,... (scales in [0.125, 4])"
+        return expected
     return None
 
 

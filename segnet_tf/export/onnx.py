@@ -25,7 +25,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from segnet_tf.atomic_files import remove_stale_temp_files, scratch_folder, write_bytes_atomic
+from segnet_tf.atomic_files import (
+    make_folder,
+    remove_stale_temp_files,
+    scratch_folder,
+    write_bytes_atomic,
+)
 from segnet_tf.export.freeze import frozen_serving_default
 
 DEFAULT_OPSET = 17
@@ -97,7 +102,7 @@ def export_onnx(
             "ONNX export needs tf2onnx: pip install 'segnet_tf[onnx]' (tf2onnx, onnxruntime)."
         ) from err
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     remove_stale_temp_files(path.parent)  # of killed exports
     function, _ = frozen_serving_default(model, pad_to_multiple, builtin_only=True)
     proto, _ = tf2onnx.convert.from_function(

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from segnet_tf.atomic_files import remove_stale_temp_files, write_bytes_atomic
+from segnet_tf.atomic_files import make_folder, remove_stale_temp_files, write_bytes_atomic
 from segnet_tf.export.freeze import frozen_serving_default
 
 QUANTIZATIONS = ("none", "dynamic", "int8")
@@ -192,7 +192,7 @@ def export_tflite(
     check_quantize(quantize)
     path = Path(path)
     data = convert_tflite(model, pad_to_multiple, builtin_only, quantize, representative_images)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     remove_stale_temp_files(path.parent)  # of killed exports
     write_bytes_atomic(path, data)
     return path

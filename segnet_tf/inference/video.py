@@ -197,7 +197,11 @@ def _open_input(av, source, label: str):
         ) from err
     if not container.streams.video:
         container.close()
-        raise VideoError(f"{label}: the file holds no video stream.")
+        # (FFmpeg drops a video track without frames: a zero-frame MP4 ends here too.)
+        raise VideoError(
+            f"{label}: the file holds no video frames (no video stream, or one without "
+            "frames); expected a video with at least one frame."
+        )
     return container
 
 
