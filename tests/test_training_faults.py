@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import h5py
 import keras
@@ -256,13 +255,16 @@ os.makedirs(sys.argv[1], exist_ok=True)
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 print("locked", flush=True)
-time.sleep(120)
+sys.stdin.read()  # Holds the lock until the test closes this pipe or kills it.
 """
 
 
 def _hold_lock(run_dir):
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_LOCK, str(run_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout.readline().strip() == "locked"
     return holder
@@ -540,27 +542,50 @@ def test_export_removes_staging_folders_of_killed_exports(tmp_path):
     assert sorted(os.listdir(model_dir)) == ["1"]
 
 
+# `segnet train` in a child that prints READY and blocks once epoch 1 is backed up
+# (in epoch 2's first step), so that Ctrl-C comes in that state however slow the
+# machine: with a fixed wait, a loaded machine's child had finished (exit 0) first.
+BLOCK_IN_EPOCH_2 = """
+import sys, time
+import keras
+import segnet_tf.training.trainer as trainer
+from segnet_tf.cli import main
+
+class BlockInEpoch2(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 1:  # Before this step's backup; epoch 1's is on disk.
+            print("READY", flush=True)
+            while True:
+                time.sleep(0.05)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+real = trainer.make_callbacks
+trainer.make_callbacks = lambda *a, **k: real(*a[:5], [BlockInEpoch2()])
+sys.exit(main(["train", *sys.argv[1:]]))
+"""
+
+
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     args = [*TINY_ARGS, "--epochs", "50", "--backup-every-steps", "1", "--run-dir", str(run_dir)]
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "segnet_tf.cli", "train", *args],
+        [sys.executable, "-u", "-c", BLOCK_IN_EPOCH_2, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # Until the end of epoch 1 is backed up.
-        try:
-            if _state_attrs(run_dir)[0] >= 1:
-                break
-        except OSError:
-            pass
-        time.sleep(0.2)
+    for line in process.stdout:  # Waits for the state, however long it takes to come.
+        if line.strip() == "READY":
+            break
+    else:
+        pytest.fail(f"the child exited {process.wait()} first: {process.stderr.read()[-2000:]}")
+    assert _state_attrs(run_dir)[0] == 1  # Epoch 1 is backed up.
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    _, err = process.communicate(timeout=300)
     assert process.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "interrupted; rerun the same command to resume" in err
