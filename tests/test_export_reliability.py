@@ -57,6 +57,8 @@ def exports(tmp_path_factory):
         run / "config.json"
     )
     paths = {}
+    tiny(6).save(run / "k6.keras")  # the synthetic data's count
+    paths["keras", 6] = run / "k6.keras"
     for classes in (4, 8):
         model = tiny(classes)
         model.save(run / f"k{classes}.keras")
@@ -127,6 +129,36 @@ def test_evaluate_refuses_another_class_count_before_writing(exports, fmt, class
     err = capsys.readouterr().err
     assert f"predicts {classes} classes" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def four_class_folder(root):
+    """A folder data set of 4 classes (train, val and test: two 16x16 images each)."""
+    from PIL import Image
+
+    from segnet_tf.classes import ClassList
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "val", "test"):
+        (root / split).mkdir(parents=True)
+        (root / f"{split}annot").mkdir()
+        for i in range(2):
+            Image.fromarray(pixels((16, 16, 3), seed=i)).save(root / split / f"{i}.png")
+            ids = rng.integers(0, 4, (16, 16)).astype(np.uint8)
+            Image.fromarray(ids).save(root / f"{split}annot" / f"{i}.png")
+    classes = ClassList(["a", "b", "c", "d"], [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)])
+    (root / "classes.json").write_text(classes.to_json())
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["keras", "tflite", "onnx", "saved_model"])
+def test_following_the_class_count_fix_scores_the_model(exports, fmt, tmp_path):
+    # "score a model on the data (--data, --data-dir) it was trained for": 4 classes.
+    data = four_class_folder(tmp_path / "four")
+    out = tmp_path / "eval"
+    argv = ["evaluate", str(exports[fmt, 4]), "--data", "folder", "--data-dir", str(data),
+            "--split", "val", "--output-dir", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    assert (out / "metrics.json").exists()
 
 
 @pytest.mark.parametrize("classes", [4, 8])
@@ -227,8 +259,15 @@ def test_a_truncated_tflite_file_is_an_error_not_a_crash(exports, tmp_path, keep
     assert process.returncode == 2, process.stderr[-2000:]
     last = process.stderr.strip().splitlines()[-1]
     assert last.startswith(f"segnet evaluate: error: {broken}: ")
-    assert "export it again" in last
+    assert "export it again (segnet export --format tflite)" in last
     assert not (tmp_path / "eval").exists()
+    # Followed: exported again, the file is evaluated.
+    export = ["export", str(exports["keras", 6]), "--format", "tflite", "--out", str(tmp_path)]
+    assert main([*export, "--name", "broken"]) == 0
+    argv = ["evaluate", str(broken), "--data", "synthetic", "--synthetic-images", "8",
+            "--image-size", "32", "32", "--split", "val", "--limit", "1",
+            "--output-dir", str(tmp_path / "eval")]  # fmt: skip
+    assert main(argv) == 0
 
 
 def test_read_tflite_file_accepts_whole_models_only(exports, tmp_path):

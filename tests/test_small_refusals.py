@@ -28,18 +28,44 @@ def run(argv, capsys):
 # --- Empty values are not "unset". ---
 
 
-@pytest.mark.parametrize("command", ["evaluate", "predict", "export"])
+@pytest.fixture(scope="module")
+def six_class_model(tmp_path_factory):
+    """A 6-class model, as the synthetic data has."""
+    import keras
+
+    import segnet_tf
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("six") / "six.keras"
+    segnet_tf.get_model("segnet_basic", 6, width=1 / 16).save(path)
+    return path
+
+
+SYNTHETIC = ["--data", "synthetic", "--synthetic-images", "8", "--image-size", "32", "32"]
+
+
+@pytest.mark.parametrize(
+    "command, fix, followed",
+    [
+        ("evaluate", "write none for one pass", ["--tta", "none"]),
+        ("predict", "write none for one pass", ["--tta", "none"]),
+        ("export", "leave --tta out to add no serve_images_tta signature", []),
+    ],
+)
 def test_an_empty_tta_is_refused_not_taken_as_none(
-    tiny_model_path, image_folder, tmp_path, command, capsys
+    six_class_model, image_folder, tmp_path, command, fix, followed, capsys
 ):
+    out = tmp_path / "out"
     argv = {
-        "evaluate": ["evaluate", tiny_model_path, "--data", "synthetic"],
-        "predict": ["predict", tiny_model_path, image_folder, "--out", tmp_path / "out"],
-        "export": ["export", tiny_model_path, "--format", "saved_model", "--out", tmp_path / "out"],
+        "evaluate": ["evaluate", six_class_model, *SYNTHETIC, "--limit", "1", "--output-dir", out],
+        "predict": ["predict", six_class_model, image_folder, "--out", out],
+        "export": ["export", six_class_model, "--format", "saved_model", "--out", out],
     }[command]
     code, err = run([*argv, "--tta", ""], capsys)
-    assert code == 2 and "--tta '' is invalid" in err and "write none for one pass" in err
-    assert not (tmp_path / "out").exists()
+    assert code == 2 and "--tta '' is invalid" in err and f"an empty value is refused: {fix}" in err
+    assert not out.exists()
+    code, err = run([*argv, *followed], capsys)  # The fix, followed.
+    assert code == 0, err
 
 
 def test_an_empty_number_is_refused_not_taken_as_unset(tiny_model_path, capsys):
@@ -53,10 +79,10 @@ def test_an_empty_number_is_refused_not_taken_as_unset(tiny_model_path, capsys):
 
 
 @pytest.fixture
-def bad_models(tiny_model_path, tmp_path):
+def bad_models(six_class_model, tmp_path):
     folder = tmp_path / "folder.keras"
     folder.mkdir()
-    data = tiny_model_path.read_bytes()
+    data = six_class_model.read_bytes()
     truncated = tmp_path / "truncated.keras"
     truncated.write_bytes(data[: len(data) // 2])
     return {"folder": (folder, "is a folder; expected a .keras model file"),
@@ -66,18 +92,22 @@ def bad_models(tiny_model_path, tmp_path):
 @pytest.mark.parametrize("kind", ["folder", "truncated"])
 @pytest.mark.parametrize("command", ["evaluate", "predict", "export"])
 def test_a_folder_or_a_truncated_file_as_model_is_named_for_what_it_is(
-    bad_models, image_folder, tmp_path, kind, command, capsys
+    bad_models, six_class_model, image_folder, tmp_path, kind, command, capsys
 ):
     model, needle = bad_models[kind]
+    out = tmp_path / "out"
     argv = {
-        "evaluate": ["evaluate", model, "--data", "synthetic", "--output-dir", tmp_path / "out"],
-        "predict": ["predict", model, image_folder, "--out", tmp_path / "out"],
-        "export": ["export", model, "--format", "tflite", "--out", tmp_path / "out"],
+        "evaluate": ["evaluate", model, *SYNTHETIC, "--limit", "1", "--output-dir", out],
+        "predict": ["predict", model, image_folder, "--out", out],
+        "export": ["export", model, "--format", "tflite", "--out", out],
     }[command]
     code, err = run(argv, capsys)
     assert code == 2 and needle in err, err
     assert "File not found" not in err and "no such model file" not in err
-    assert not (tmp_path / "out").exists()
+    assert not out.exists()
+    if kind == "truncated":  # "copy or save it again", followed.
+        model.write_bytes(six_class_model.read_bytes())
+        assert run(argv, capsys)[0] == 0
 
 
 def test_a_savedmodel_folder_given_to_predict_says_what_to_give(tmp_path, image_folder, capsys):
@@ -112,7 +142,7 @@ def read_only_folder(tmp_path):
     if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
         pytest.skip("chattr +i is not available here")
     yield folder
-    subprocess.run(["chattr", "-i", str(folder)], check=True)
+    subprocess.run(["chattr", "-i", str(folder)], check=True)  # (again: harmless)
 
 
 @pytest.mark.parametrize(
@@ -143,6 +173,9 @@ def test_an_unwritable_folder_is_named_with_the_way_out(
     assert f"{read_only_folder}" in err and ".tmp" not in err and "Traceback" not in err
     assert "cannot write" in err or "cannot create the folder" in err
     assert "choose another output folder" in err or "choose an output folder" in err
+    # Followed: the folder made writable, the same command works.
+    subprocess.run(["chattr", "-i", str(read_only_folder)], check=True)
+    assert run(argv, capsys)[0] == 0
 
 
 # --- Data: a missing folder, a NaN image. ---

@@ -368,6 +368,49 @@ def test_damaged_file_is_named_before_training(
     assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
 
 
+def _delete(*names):
+    def follow(run_dir):
+        for name in names:
+            path = run_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        return []
+
+    return follow
+
+
+@pytest.mark.parametrize(
+    "damage, fix, follow",
+    [
+        (_damage_best_keras, "delete it and best.json", _delete("best.keras", "best.json")),
+        (_nan_best_keras, "delete it and best.json", _delete("best.keras", "best.json")),
+        (_damage_best_keras, "or pass --overwrite to restart the run", lambda d: ["--overwrite"]),
+        (lambda d: (d / "best.json").write_text("{not json"),
+         "delete it and the checkpoint beside it", _delete("best.json", "best.keras")),
+        (lambda d: (d / "backup" / "state.h5").write_bytes(b"\x89HDF\r\n"),
+         "to restart the run from scratch", _delete("backup")),
+        (lambda d: (d / "backup" / "state.h5").write_bytes(b"\x89HDF\r\n"),
+         "or pass --overwrite", lambda d: ["--overwrite"]),
+    ],
+    ids=["best-deleted", "nan-best-deleted", "best-overwrite", "best-json-deleted",
+         "backup-deleted", "backup-overwrite"],
+)  # fmt: skip
+def test_each_fix_a_damaged_file_message_prints_works_when_followed(
+    tmp_path, capsys, interrupted_run, damage, fix, follow
+):
+    run_dir = tmp_path / "run"
+    shutil.copytree(interrupted_run, run_dir)
+    damage(run_dir)
+    argv = ["train", *TINY_ARGS, "--backup-every-steps", "1", "--run-dir", str(run_dir)]
+    assert main(argv) == 2
+    assert fix in capsys.readouterr().err
+    extra = follow(run_dir)
+    assert main([*argv, *extra]) == 0, capsys.readouterr().err
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs_completed"] == 2
+
+
 HISTORY_DAMAGE = {
     "garbage": lambda d: (d / "history.csv").write_text("garbage\n1,2\n"),
     "binary": lambda d: (d / "history.csv").write_bytes(b"\xff\xfe\x00bin"),
@@ -546,15 +589,22 @@ def test_export_removes_staging_folders_of_killed_exports(tmp_path):
 # (in epoch 2's first step), so that Ctrl-C comes in that state however slow the
 # machine: with a fixed wait, a loaded machine's child had finished (exit 0) first.
 BLOCK_IN_EPOCH_2 = """
-import sys, time
+import signal, sys, time
 import keras
 import segnet_tf.training.trainer as trainer
 from segnet_tf.cli import main
 
+# SIGINT as a terminal delivers it, whatever the pytest worker passed on (see
+# tests/test_interrupts_and_litter.py); the inherited masks are printed with READY.
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+INHERITED = f"SigBlk={status['SigBlk'].strip()} SigIgn={status['SigIgn'].strip()}"
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
 class BlockInEpoch2(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.epoch == 1:  # Before this step's backup; epoch 1's is on disk.
-            print("READY", flush=True)
+            print("READY", INHERITED, flush=True)
             while True:
                 time.sleep(0.05)
 
@@ -578,14 +628,20 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    for line in process.stdout:  # Waits for the state, however long it takes to come.
-        if line.strip() == "READY":
-            break
-    else:
-        pytest.fail(f"the child exited {process.wait()} first: {process.stderr.read()[-2000:]}")
-    assert _state_attrs(run_dir)[0] == 1  # Epoch 1 is backed up.
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=300)
+    try:
+        for line in process.stdout:  # Waits for the state, however long it takes to come.
+            if line.startswith("READY"):
+                print(line.strip())  # The inherited signal masks, shown if the test fails.
+                break
+        else:
+            pytest.fail(f"the child exited {process.wait()}: {process.stderr.read()[-2000:]}")
+        assert _state_attrs(run_dir)[0] == 1  # Epoch 1 is backed up.
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:  # A failed test leaves no blocked child.
+            process.kill()
+            process.communicate()
     assert process.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "interrupted; rerun the same command to resume" in err

@@ -118,7 +118,8 @@ class ExportConfig(CommandConfig):
     data_dir: str | None = data_dir_field()
     tta: str | None = tta_field(
         "SavedModel: add a serve_images_tta signature averaging test-time augmentation "
-        "in-graph, e.g. flip or flip+scales:0.75,1,1.25"
+        "in-graph, e.g. flip or flip+scales:0.75,1,1.25",
+        empty_fix="leave --tta out to add no serve_images_tta signature",
     )
 
     def check_fields(self) -> None:
