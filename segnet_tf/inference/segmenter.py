@@ -23,6 +23,7 @@ from segnet_tf.inference.domain import (
 )
 from segnet_tf.inference.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
 from segnet_tf.inference.test_time import NO_TTA, TestTimeAugmentation, tta_probabilities
+from segnet_tf.model_files import check_model_file
 from segnet_tf.models import has_mc_dropout, mc_predict
 from segnet_tf.precision import with_precision
 from segnet_tf.training_scale import check_scale_mode, resize_images, working_size
@@ -260,11 +261,9 @@ class Segmenter:
         Raises:
             ValueError: If the file is missing, not a ``.keras`` file or not loadable.
         """
-        path = Path(path)
+        path = check_model_file(path)  # missing, a folder, truncated: before Keras reads it
         if path.suffix != ".keras":
             raise ValueError(f"{path}: expected a Keras model file ending in '.keras'.")
-        if not path.is_file():
-            raise ValueError(f"{path}: model file not found.")
         # Importing segnet_tf.layers (via segnet_tf.models above) registers the custom
         # layers, so load_model needs no custom_objects.
         try:

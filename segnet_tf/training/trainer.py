@@ -528,11 +528,14 @@ def finish(
 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    rows = cb.read_history_csv(run_dir / rd.HISTORY)
+    saved = callbacks.backup.last_saved
+    # Every epoch the backup says was trained, also those of a deleted history.csv.
+    rows = callbacks.history.complete(saved.epochs_completed if saved else 0)
     history = cb.history_columns(rows)
     model = with_input_scale(model, config.input_scale)
     save_atomic(run_dir / rd.FINAL_MODEL, model.save, ".keras")
-    plot_training_curves(history, run_dir / rd.CURVES)
+    if history:  # (none when every epoch's values were lost with a deleted history.csv)
+        plot_training_curves(history, run_dir / rd.CURVES)
     best = cb.read_best_info(run_dir / rd.BEST_INFO) or {}
     early = callbacks.early_stopping
     metrics = {
