@@ -122,7 +122,12 @@ def test_ctrl_c_in_predict_is_one_line_and_exit_130(tiny_model_path, images, tmp
         "segnet predict: interrupted; no file was left half-written. Rerun the same command "
         "to do it again."
     )
-    assert sorted(os.listdir(out)) == ["i0_mask.png", "i0_overlay.png", "predict_config.json"]
+    assert sorted(os.listdir(out)) == [
+        "i0.json",
+        "i0_mask.png",
+        "i0_overlay.png",
+        "predict_config.json",
+    ]
     # Following the message: the same command again does it all.
     assert main(["predict", str(tiny_model_path), str(images), "--out", str(out)]) == 0
     assert len(list(out.glob("*_overlay.png"))) == 3 and hidden_entries(out) == []
