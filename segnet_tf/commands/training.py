@@ -102,6 +102,10 @@ class TrainConfig(CommandConfig):
             this, in (0, 1].
         ohem_min_kept: ...and at least this many pixels per batch.
         augment: Random scale-crop, flip and photometric jitter.
+        camera_augment: Also a random camera shift of every training image: white
+            balance, exposure, gamma, saturation, sensor noise, blur and JPEG, each
+            with its own probability (``segnet_tf.data.camera_augment``), for a model
+            that holds up on other cameras' frames. Needs ``augment``.
         mixed_precision: ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on a CPU with
             native bfloat16 (AMX or AVX512-BF16), float32 on other CPUs, where
             emulated bfloat16 is slower.
@@ -163,6 +167,9 @@ class TrainConfig(CommandConfig):
     )
     ohem_min_kept: int = _opt(16384, "--loss ohem keeps at least this many pixels", metavar="N")
     augment: bool = _opt(True, "random scale-crop, flip and colour jitter")
+    camera_augment: bool = _opt(
+        False, "random camera shifts: white balance, exposure, blur, JPEG, noise (needs --augment)"
+    )
     mixed_precision: bool = _opt(
         False, "mixed_float16 on GPU, mixed_bfloat16 on CPUs with native bfloat16 (else float32)"
     )
@@ -182,7 +189,8 @@ class TrainConfig(CommandConfig):
         return _FIELD_CHECKS
 
     def check_fields(self) -> None:
-        """The model must be registered; the folder source needs its folder."""
+        """The model must be registered; the folder source needs its folder; camera
+        shifts need the augmentation."""
         from segnet_tf.models import list_models  # imports TensorFlow: only when called
 
         models = list_models()
@@ -191,6 +199,12 @@ class TrainConfig(CommandConfig):
         if get_data_source(self.data).needs_data_dir and self.data_dir is None:
             raise ConfigError(
                 "data_dir", None, "the data folder (the folder source has no default)"
+            )
+        if self.camera_augment and not self.augment:
+            raise ConfigError(
+                "camera_augment",
+                True,
+                "false unless augment is true (the camera shifts use the augmentation's seeds)",
             )
 
 
@@ -266,6 +280,7 @@ _FIELD_CHECKS: dict[str, cf.Check] = {
     "ohem_threshold": cf.number(0, 1, low_open=True),
     "ohem_min_kept": cf.count(1),
     "augment": cf.flag_value,
+    "camera_augment": cf.flag_value,
     "mixed_precision": cf.flag_value,
     "strategy": cf.choice(STRATEGIES),
     "early_stopping_patience": cf.count(0),

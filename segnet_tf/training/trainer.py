@@ -212,6 +212,7 @@ def training_stream(config: TrainConfig, data: PreparedData, skip_steps: int = 0
         image_size=scaled_size(config.image_size, config.input_scale),
         batch_size=config.batch_size,
         augment=config.augment,
+        camera_augment=config.camera_augment,
         scale_range=config.scale_range,
         seed=config.seed,
         void_id=data.classes.void_id,
