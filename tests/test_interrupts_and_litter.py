@@ -215,3 +215,11 @@ def test_evaluate_adjust_and_predict_remove_what_killed_runs_left(tmp_path, imag
     kept = plant_leftovers(tmp_path / "predicted", "i0_mask.png")
     assert main(["predict", model, str(images), "--out", str(tmp_path / "predicted")]) == 0
     assert hidden_entries(tmp_path / "predicted") == sorted(kept)
+
+
+def test_the_demo_removes_what_killed_uploads_left(tmp_path):
+    from segnet_tf.demo.models import store_uploaded_model
+
+    kept = plant_leftovers(tmp_path / "uploads", "0123456789abcdef.keras")
+    store_uploaded_model(b"model bytes", "mine.keras", folder=tmp_path / "uploads")
+    assert hidden_entries(tmp_path / "uploads") == sorted(kept)
