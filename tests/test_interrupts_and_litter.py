@@ -27,9 +27,10 @@ BLOCKING_CHILD = textwrap.dedent(
     import segnet_tf.commands.prediction as prediction
     from segnet_tf.cli import main
 
-    # SIGINT as a terminal delivers it. A child inherits an ignored or blocked SIGINT
-    # from its parent, and in full-suite runs the pytest worker passed one on (the
-    # child then ignored Ctrl-C; the inherited masks are printed with READY).
+    # SIGINT as a terminal delivers it. A child inherits an ignored SIGINT: a suite
+    # started in the background by a script (`pytest &`, nohup, some CI runners) has
+    # SIGINT ignored in every process, as POSIX shells do for background jobs, and the
+    # child then ignored Ctrl-C (the inherited masks are printed with READY).
     status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
     INHERITED = f"SigBlk={status['SigBlk'].strip()} SigIgn={status['SigIgn'].strip()}"
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -219,3 +220,11 @@ def test_evaluate_adjust_and_predict_remove_what_killed_runs_left(tmp_path, imag
     kept = plant_leftovers(tmp_path / "predicted", "i0_mask.png")
     assert main(["predict", model, str(images), "--out", str(tmp_path / "predicted")]) == 0
     assert hidden_entries(tmp_path / "predicted") == sorted(kept)
+
+
+def test_the_demo_removes_what_killed_uploads_left(tmp_path):
+    from segnet_tf.demo.models import store_uploaded_model
+
+    kept = plant_leftovers(tmp_path / "uploads", "0123456789abcdef.keras")
+    store_uploaded_model(b"model bytes", "mine.keras", folder=tmp_path / "uploads")
+    assert hidden_entries(tmp_path / "uploads") == sorted(kept)

@@ -587,15 +587,16 @@ def test_export_removes_staging_folders_of_killed_exports(tmp_path):
 
 # `segnet train` in a child that prints READY and blocks once epoch 1 is backed up
 # (in epoch 2's first step), so that Ctrl-C comes in that state however slow the
-# machine: with a fixed wait, a loaded machine's child had finished (exit 0) first.
+# machine, and not after the child has finished.
 BLOCK_IN_EPOCH_2 = """
 import signal, sys, time
 import keras
 import segnet_tf.training.trainer as trainer
 from segnet_tf.cli import main
 
-# SIGINT as a terminal delivers it, whatever the pytest worker passed on (see
-# tests/test_interrupts_and_litter.py); the inherited masks are printed with READY.
+# SIGINT as a terminal delivers it, also when the suite runs as a background job,
+# whose processes all ignore SIGINT (the child then trained all 50 epochs and exited
+# 0; see tests/test_interrupts_and_litter.py). The inherited masks go with READY.
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
 INHERITED = f"SigBlk={status['SigBlk'].strip()} SigIgn={status['SigIgn'].strip()}"
 signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from segnet_tf.atomic_files import write_bytes_atomic
+from segnet_tf.atomic_files import remove_stale_temp_files, write_bytes_atomic
 from segnet_tf.classes import parse_class_list
 from segnet_tf.inference import PRESETS_DIR, Segmenter
 from segnet_tf.precision import auto_precision
@@ -76,6 +76,7 @@ def store_uploaded_model(data: bytes, name: str, folder: str | os.PathLike | Non
         raise ValueError(f"{name}: the file is empty.")
     folder = Path(folder) if folder is not None else Path(tempfile.gettempdir()) / "segnet_demo"
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(folder)  # of demos killed while saving an upload
     path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}.keras"
     if not path.is_file():
         write_bytes_atomic(path, data)
