@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # what `import_api` binds, for type checkers and editors
     from segnet_tf.commands import TrainConfig, train
     from segnet_tf.inference import Segmenter
     from segnet_tf.models import get_model, list_models, mc_predict
+    from segnet_tf.preset_folders import list_presets
 
 __all__ = [
     "__version__",
@@ -27,6 +28,7 @@ __all__ = [
     "get_model",
     "import_api",
     "list_models",
+    "list_presets",
     "mc_predict",
     "train",
     "classes",
@@ -62,12 +64,14 @@ def import_api() -> None:
     from segnet_tf.commands import TrainConfig, train
     from segnet_tf.inference import Segmenter
     from segnet_tf.models import get_model, list_models, mc_predict
+    from segnet_tf.preset_folders import list_presets
 
     globals().update(
         Segmenter=Segmenter,
         TrainConfig=TrainConfig,
         get_model=get_model,
         list_models=list_models,
+        list_presets=list_presets,
         mc_predict=mc_predict,
         train=train,
     )

@@ -318,7 +318,7 @@ def test_the_preset_flags_a_cat_and_not_a_camvid_frame(monkeypatch):
     folder = find_camvid_dir()
     if folder is None:
         pytest.skip("CamVid not found")
-    preset = Path(segnet_tf.inference.PRESETS_DIR) / "camvid_segnet.keras"
+    preset = Path(segnet_tf.inference.PRESETS_DIR) / "camvid_segnet" / "model.keras"
     app = start(monkeypatch, preset)
     cat = ("cat.jpg", jpeg(skimage_data.chelsea()), "image/jpeg")
     app.file_uploader(key="images").set_value([cat]).run()
