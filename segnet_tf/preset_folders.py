@@ -129,8 +129,9 @@ def list_presets(presets_dir: str | os.PathLike | None = None) -> dict[str, dict
     Example:
 
     >>> import segnet_tf
-    >>> segnet_tf.list_presets()["camvid_segnet"]["test_scores"]["mean_iou"]
-    0.5337486821966261
+    >>> metadata = segnet_tf.list_presets().get("camvid_segnet")
+    >>> metadata.get("test_scores")
+    {'global_accuracy': 0.874..., 'class_average_accuracy': 0.660..., 'mean_iou': 0.533..., ...}
     """
     base = Path(presets_dir) if presets_dir is not None else PRESETS_DIR
     return {name: read_metadata(base / name) for name in preset_names(base)}

@@ -59,6 +59,10 @@ class TrainConfig(CommandConfig):
             take and score full-resolution images. 0.5 costs a quarter of the
             compute. ``image_size`` and ``validation_image_size`` stay in input
             pixels.
+        init_from: Fine-tune: a preset (name or folder) or a ``.keras`` file whose
+            weights start the run, layer by layer where the layer names and weight
+            shapes match (a classifier for another class count is trained anew); the
+            run prints which layers were loaded. None: random initialisation.
         data: Data source: ``camvid``, ``folder`` (SegNet layout: ``train/``,
             ``trainannot/``, ``val/``, ``valannot/`` and a ``classes.json``) or
             ``synthetic`` (procedural scenes, no files).
@@ -121,6 +125,12 @@ class TrainConfig(CommandConfig):
     width: float = _opt(1.0, "filter-count multiplier (e.g. 0.25)")
     input_scale: float = _opt(
         1.0, "train the network at this fraction of the image size (0.5: 4x cheaper)", metavar="S"
+    )
+    init_from: str | None = _opt(
+        None,
+        "fine-tune: start from the weights of a preset (name or folder) or a .keras file, "
+        "layer by layer where names and shapes match",
+        metavar="PRESET_OR_FILE",
     )
     data: str = _opt("camvid", "data source", choices=data_source_names())
     data_dir: str | None = _opt(
@@ -243,6 +253,7 @@ _FIELD_CHECKS: dict[str, cf.Check] = {
     "model": _model_name,
     "width": _width,
     "input_scale": cf.number(0, MAX_INPUT_SCALE, low_open=True),
+    "init_from": cf.path(optional=True, what="a preset name or folder, or a .keras file"),
     "data": cf.choice(data_source_names),
     "data_dir": cf.path(optional=True),
     "synthetic_images": cf.count(2),

@@ -54,6 +54,7 @@ from segnet_tf.training.distribute import (
 )
 from segnet_tf.training.errors import TrainingDivergedError
 from segnet_tf.training.evaluate import evaluate_model
+from segnet_tf.training.init_from import init_weights_from, load_source_model
 from segnet_tf.training.losses import make_loss
 from segnet_tf.training.resume import ResumedFiles, check_resumed_files
 from segnet_tf.training.run_lock import RunLock
@@ -635,6 +636,10 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
     keras.utils.set_random_seed(config.seed)
     data = prepare_data(config)
     model = build_model(config, data, strategy)
+    if config.init_from is not None and not resume:  # a resume restores its own weights
+        report = init_weights_from(model, load_source_model(config.init_from), config.init_from)
+        if worker.is_chief:
+            print(report.summary(), flush=True)
     point = (
         restore_backup(model, config, run_dir, data.steps_per_epoch, strategy) if resume else None
     )
