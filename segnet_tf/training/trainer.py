@@ -33,6 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from segnet_tf._compat import build_compiled_state
 from segnet_tf.atomic_files import remove_stale_temp_files, save_atomic, write_json_atomic
 from segnet_tf.commands.training import TrainConfig
 from segnet_tf.data import make_eval_pipeline, make_training_pipeline, median_frequency_weights
@@ -345,7 +346,7 @@ def restore_backup(model, config: TrainConfig, run_dir: Path, steps_per_epoch: i
                 np.zeros((1, height, width, 3), "float32"),
                 np.zeros((1, height, width), "int32"),
             )
-            model._symbolic_build(data_batch=batch)
+            build_compiled_state(model, batch)
     return point
 
 
