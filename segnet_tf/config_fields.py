@@ -30,9 +30,6 @@ from segnet_tf.atomic_files import write_text_atomic
 Check = Callable[[Any], "str | None"]
 ConfigT = TypeVar("ConfigT", bound="CommandConfig")
 
-# Keys of a field's metadata that are not argparse keyword arguments.
-_OWN_METADATA = ("help", "check", "positional")
-
 
 def option(
     default: Any = dataclasses.MISSING,

@@ -25,7 +25,6 @@ SEGNET_LAYOUT = {
     "validation": ("val", "valannot"),
     "test": ("test", "testannot"),
 }
-SPLITS = tuple(SEGNET_LAYOUT)
 SPLIT_ALIASES = {"val": "validation", "valid": "validation"}
 
 

@@ -295,7 +295,7 @@ def test_upload_limit_matches_the_streamlit_config():
 
 
 def test_test_time_augmentation_toggle_segments_with_it(monkeypatch, models, camvid):
-    from segnet_tf.inference.test_time import CAMVID_VAL_CHOICE
+    from segnet_tf.inference.tta import CAMVID_VAL_CHOICE
 
     app = start(monkeypatch, models["segnet_basic"], camvid)
     app.multiselect(key="samples").set_value(["camvid:frame1.png"]).run()

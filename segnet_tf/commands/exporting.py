@@ -136,7 +136,7 @@ class ExportConfig(CommandConfig):
 
     def check_fields(self) -> None:
         if self.tta is not None:
-            from segnet_tf.inference.test_time import TestTimeAugmentation
+            from segnet_tf.inference.tta import TestTimeAugmentation
 
             if self.format != "saved_model":
                 raise ConfigError(

@@ -38,7 +38,7 @@ def tta_check(value: Any) -> str | None:
     """None, or a test-time augmentation spec that parses (e.g. ``flip+scales:0.75,1``)."""
     if value is None:
         return None
-    from segnet_tf.inference.test_time import TestTimeAugmentation  # imports TF
+    from segnet_tf.inference.tta import TestTimeAugmentation  # imports TF
 
     try:
         TestTimeAugmentation.parse(value)

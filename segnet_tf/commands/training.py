@@ -44,6 +44,50 @@ def _opt(default, help_text: str, **extra) -> Any:
     return cf.option(default, help_text, **extra)
 
 
+# Limits of the checks (counts and image sides: see segnet_tf.config_fields).
+MAX_SEED = 2**32 - 1  # numpy's and keras.utils.set_random_seed's range
+# Every registered model's narrowest layer has 64 filters at width 1 (VGG16's first
+# block, SegNet-Basic, U-Net's first level): it keeps round(64 * width) >= 1 filters
+# only above 1/128. Above 4, a model has 16x the parameters of width 1.
+MIN_WIDTH_EXCLUSIVE, MAX_WIDTH = 1 / 128, 4.0
+MAX_INPUT_SCALE = 4.0
+# Zoom of the scale-crop augmentation: beyond 16x either way a crop is a few pixels
+# of the image, or the image a few pixels of the crop.
+MIN_ZOOM, MAX_ZOOM = 1 / 16, 16.0
+
+
+def _zoom_range(value: Any) -> str | None:
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(cf.is_number(v) for v in value)
+        and MIN_ZOOM <= value[0] <= value[1] <= MAX_ZOOM
+    ):
+        return None
+    return f"two finite numbers (low, high) with {MIN_ZOOM:g} <= low <= high <= {MAX_ZOOM:g}"
+
+
+def seed_check(value: Any) -> str | None:
+    """An integer in [0, 2**32 - 1] (numpy's seed range)."""
+    if cf.is_int(value) and 0 <= value <= MAX_SEED:
+        return None
+    return f"an integer in [0, {MAX_SEED}]"
+
+
+def _width(value: Any) -> str | None:
+    if cf.is_number(value) and MIN_WIDTH_EXCLUSIVE < value <= MAX_WIDTH:
+        return None
+    return (
+        f"a finite number in (1/128, {MAX_WIDTH:g}]: at width 1/128 or less the models' "
+        "64-filter layers keep no filter"
+    )
+
+
+def _model_name(value: Any) -> str | None:
+    # Membership in the registry is checked by check_fields(), which imports the models.
+    return None if isinstance(value, str) else "a registered model name (a string)"
+
+
 @dataclass(frozen=True)
 class TrainConfig(CommandConfig):
     """Everything that defines a training run.
@@ -121,75 +165,145 @@ class TrainConfig(CommandConfig):
         run_dir: Folder receiving every artifact of the run.
     """
 
-    model: str = _opt("segnet_basic", "registered model name")
-    width: float = _opt(1.0, "filter-count multiplier (e.g. 0.25)")
+    model: str = _opt("segnet_basic", "registered model name", check=_model_name)
+    width: float = _opt(1.0, "filter-count multiplier (e.g. 0.25)", check=_width)
     input_scale: float = _opt(
-        1.0, "train the network at this fraction of the image size (0.5: 4x cheaper)", metavar="S"
+        1.0,
+        "train the network at this fraction of the image size (0.5: 4x cheaper)",
+        metavar="S",
+        check=cf.number(0, MAX_INPUT_SCALE, low_open=True),
     )
     init_from: str | None = _opt(
         None,
         "fine-tune: start from the weights of a preset (name or folder) or a .keras file, "
         "layer by layer where names and shapes match",
         metavar="PRESET_OR_FILE",
+        check=cf.path(optional=True, what="a preset name or folder, or a .keras file"),
     )
-    data: str = _opt("camvid", "data source", choices=data_source_names())
+    data: str = _opt(
+        "camvid", "data source", choices=data_source_names(), check=cf.choice(data_source_names)
+    )
     data_dir: str | None = _opt(
-        None, "data folder (camvid: defaults to $SEGNET_CAMVID_DIR)", metavar="DIR"
+        None,
+        "data folder (camvid: defaults to $SEGNET_CAMVID_DIR)",
+        metavar="DIR",
+        check=cf.path(optional=True),
     )
-    synthetic_images: int = _opt(64, "training scenes of the synthetic source", metavar="N")
+    synthetic_images: int = _opt(
+        64, "training scenes of the synthetic source", metavar="N", check=cf.count(2)
+    )
     image_size: tuple[int, int] = _opt(
-        (360, 480), "training crop size, height and width", metavar=("H", "W")
+        (360, 480),
+        "training crop size, height and width",
+        metavar=("H", "W"),
+        check=cf.image_size(),
     )
     scale_range: tuple[float, float] = _opt(
         (0.5, 2.0),
         "zoom range of the random scale-crop, relative to the image resized to --image-size",
         metavar=("LOW", "HIGH"),
+        check=_zoom_range,
     )
     validation_image_size: tuple[int, int] | None = _opt(
-        None, "size validation images are resized to (default: --image-size)", metavar=("H", "W")
+        None,
+        "size validation images are resized to (default: --image-size)",
+        metavar=("H", "W"),
+        check=cf.image_size(optional=True),
     )
-    batch_size: int = _opt(4, "global batch size", metavar="N")
-    epochs: int = _opt(50, "number of epochs", metavar="N")
+    batch_size: int = _opt(4, "global batch size", metavar="N", check=cf.count(1))
+    epochs: int = _opt(50, "number of epochs", metavar="N", check=cf.count(1))
     steps_per_epoch: int | None = _opt(
-        None, "batches per epoch (default: one pass over the training split)", metavar="N"
+        None,
+        "batches per epoch (default: one pass over the training split)",
+        metavar="N",
+        check=cf.count(1, optional=True),
     )
     validation_steps: int | None = _opt(
-        None, "validation batches per epoch (default: the whole split)", metavar="N"
+        None,
+        "validation batches per epoch (default: the whole split)",
+        metavar="N",
+        check=cf.count(1, optional=True),
     )
-    optimizer: str = _opt("sgd", "optimizer (sgd uses momentum)", choices=OPTIMIZERS)
-    learning_rate: float = _opt(0.01, "peak learning rate", metavar="LR")
-    momentum: float = _opt(0.9, "SGD momentum", metavar="M")
-    lr_schedule: str = _opt("poly", "learning-rate schedule", choices=LR_SCHEDULES)
-    warmup_steps: int = _opt(0, "linear warm-up steps (poly, cosine)", metavar="N")
-    weight_decay: float = _opt(5e-4, "decoupled weight decay", metavar="WD")
-    class_weighting: str = _opt("median_frequency", "loss class weights", choices=CLASS_WEIGHTINGS)
-    loss: str = _opt("cross_entropy", "training loss (void ignored, class weights)", choices=LOSSES)
+    optimizer: str = _opt(
+        "sgd", "optimizer (sgd uses momentum)", choices=OPTIMIZERS, check=cf.choice(OPTIMIZERS)
+    )
+    learning_rate: float = _opt(
+        0.01,
+        "peak learning rate",
+        metavar="LR",
+        check=cf.number(0, math.inf, low_open=True, high_open=True),
+    )
+    momentum: float = _opt(0.9, "SGD momentum", metavar="M", check=cf.number(0, 1, high_open=True))
+    lr_schedule: str = _opt(
+        "poly", "learning-rate schedule", choices=LR_SCHEDULES, check=cf.choice(LR_SCHEDULES)
+    )
+    warmup_steps: int = _opt(
+        0, "linear warm-up steps (poly, cosine)", metavar="N", check=cf.count(0)
+    )
+    weight_decay: float = _opt(
+        5e-4, "decoupled weight decay", metavar="WD", check=cf.number(0, math.inf, high_open=True)
+    )
+    class_weighting: str = _opt(
+        "median_frequency",
+        "loss class weights",
+        choices=CLASS_WEIGHTINGS,
+        check=cf.choice(CLASS_WEIGHTINGS),
+    )
+    loss: str = _opt(
+        "cross_entropy",
+        "training loss (void ignored, class weights)",
+        choices=LOSSES,
+        check=cf.choice(LOSSES),
+    )
     secondary_loss_weight: float = _opt(
-        1.0, "weight of the second loss of a sum such as cross_entropy+lovasz", metavar="W"
+        1.0,
+        "weight of the second loss of a sum such as cross_entropy+lovasz",
+        metavar="W",
+        check=cf.number(0, math.inf, high_open=True),
     )
-    focal_gamma: float = _opt(2.0, "focusing exponent of --loss focal", metavar="G")
+    focal_gamma: float = _opt(
+        2.0,
+        "focusing exponent of --loss focal",
+        metavar="G",
+        check=cf.number(0, math.inf, high_open=True),
+    )
     ohem_threshold: float = _opt(
-        0.7, "--loss ohem keeps pixels whose true-class probability is at most this", metavar="P"
+        0.7,
+        "--loss ohem keeps pixels whose true-class probability is at most this",
+        metavar="P",
+        check=cf.number(0, 1, low_open=True),
     )
-    ohem_min_kept: int = _opt(16384, "--loss ohem keeps at least this many pixels", metavar="N")
-    augment: bool = _opt(True, "random scale-crop, flip and colour jitter")
+    ohem_min_kept: int = _opt(
+        16384, "--loss ohem keeps at least this many pixels", metavar="N", check=cf.count(1)
+    )
+    augment: bool = _opt(True, "random scale-crop, flip and colour jitter", check=cf.flag_value)
     mixed_precision: bool = _opt(
-        False, "mixed_float16 on GPU, mixed_bfloat16 on CPUs with native bfloat16 (else float32)"
+        False,
+        "mixed_float16 on GPU, mixed_bfloat16 on CPUs with native bfloat16 (else float32)",
+        check=cf.flag_value,
     )
-    strategy: str = _opt("none", "distribution strategy (see TF_CONFIG)", choices=STRATEGIES)
+    strategy: str = _opt(
+        "none",
+        "distribution strategy (see TF_CONFIG)",
+        choices=STRATEGIES,
+        check=cf.choice(STRATEGIES),
+    )
     early_stopping_patience: int = _opt(
-        0, "epochs without better val mIoU before stopping (0: never)", metavar="N"
+        0,
+        "epochs without better val mIoU before stopping (0: never)",
+        metavar="N",
+        check=cf.count(0),
     )
     backup_every_steps: int = _opt(
-        0, "back up the training state every N batches (0: every epoch)", metavar="N"
+        0,
+        "back up the training state every N batches (0: every epoch)",
+        metavar="N",
+        check=cf.count(0),
     )
-    seed: int = _opt(0, "random seed", metavar="N")
-    run_dir: str = _opt("runs/segnet", "output folder of the run", metavar="DIR")
-
-    @classmethod
-    def field_checks(cls) -> dict[str, cf.Check]:
-        """One check per field, in declaration order (a test keeps the two in step)."""
-        return _FIELD_CHECKS
+    seed: int = _opt(0, "random seed", metavar="N", check=seed_check)
+    run_dir: str = _opt(
+        "runs/segnet", "output folder of the run", metavar="DIR", check=cf.path(optional=False)
+    )
 
     def check_fields(self) -> None:
         """The model must be registered; the folder source needs its folder."""
@@ -202,88 +316,6 @@ class TrainConfig(CommandConfig):
             raise ConfigError(
                 "data_dir", None, "the data folder (the folder source has no default)"
             )
-
-
-# Limits of the checks (counts and image sides: see segnet_tf.config_fields).
-MAX_SEED = 2**32 - 1  # numpy's and keras.utils.set_random_seed's range
-# Every registered model's narrowest layer has 64 filters at width 1 (VGG16's first
-# block, SegNet-Basic, U-Net's first level): it keeps round(64 * width) >= 1 filters
-# only above 1/128. Above 4, a model has 16x the parameters of width 1.
-MIN_WIDTH_EXCLUSIVE, MAX_WIDTH = 1 / 128, 4.0
-MAX_INPUT_SCALE = 4.0
-# Zoom of the scale-crop augmentation: beyond 16x either way a crop is a few pixels
-# of the image, or the image a few pixels of the crop.
-MIN_ZOOM, MAX_ZOOM = 1 / 16, 16.0
-
-
-def _zoom_range(value: Any) -> str | None:
-    if (
-        isinstance(value, tuple)
-        and len(value) == 2
-        and all(cf.is_number(v) for v in value)
-        and MIN_ZOOM <= value[0] <= value[1] <= MAX_ZOOM
-    ):
-        return None
-    return f"two finite numbers (low, high) with {MIN_ZOOM:g} <= low <= high <= {MAX_ZOOM:g}"
-
-
-def seed_check(value: Any) -> str | None:
-    """An integer in [0, 2**32 - 1] (numpy's seed range)."""
-    if cf.is_int(value) and 0 <= value <= MAX_SEED:
-        return None
-    return f"an integer in [0, {MAX_SEED}]"
-
-
-def _width(value: Any) -> str | None:
-    if cf.is_number(value) and MIN_WIDTH_EXCLUSIVE < value <= MAX_WIDTH:
-        return None
-    return (
-        f"a finite number in (1/128, {MAX_WIDTH:g}]: at width 1/128 or less the models' "
-        "64-filter layers keep no filter"
-    )
-
-
-def _model_name(value: Any) -> str | None:
-    # Membership in the registry is checked by check_fields(), which imports the models.
-    return None if isinstance(value, str) else "a registered model name (a string)"
-
-
-# One check per field, in declaration order (a test keeps the two in step).
-_FIELD_CHECKS: dict[str, cf.Check] = {
-    "model": _model_name,
-    "width": _width,
-    "input_scale": cf.number(0, MAX_INPUT_SCALE, low_open=True),
-    "init_from": cf.path(optional=True, what="a preset name or folder, or a .keras file"),
-    "data": cf.choice(data_source_names),
-    "data_dir": cf.path(optional=True),
-    "synthetic_images": cf.count(2),
-    "image_size": cf.image_size(),
-    "scale_range": _zoom_range,
-    "validation_image_size": cf.image_size(optional=True),
-    "batch_size": cf.count(1),
-    "epochs": cf.count(1),
-    "steps_per_epoch": cf.count(1, optional=True),
-    "validation_steps": cf.count(1, optional=True),
-    "optimizer": cf.choice(OPTIMIZERS),
-    "learning_rate": cf.number(0, math.inf, low_open=True, high_open=True),
-    "momentum": cf.number(0, 1, high_open=True),
-    "lr_schedule": cf.choice(LR_SCHEDULES),
-    "warmup_steps": cf.count(0),
-    "weight_decay": cf.number(0, math.inf, high_open=True),
-    "class_weighting": cf.choice(CLASS_WEIGHTINGS),
-    "loss": cf.choice(LOSSES),
-    "secondary_loss_weight": cf.number(0, math.inf, high_open=True),
-    "focal_gamma": cf.number(0, math.inf, high_open=True),
-    "ohem_threshold": cf.number(0, 1, low_open=True),
-    "ohem_min_kept": cf.count(1),
-    "augment": cf.flag_value,
-    "mixed_precision": cf.flag_value,
-    "strategy": cf.choice(STRATEGIES),
-    "early_stopping_patience": cf.count(0),
-    "backup_every_steps": cf.count(0),
-    "seed": seed_check,
-    "run_dir": cf.path(optional=False),
-}
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:

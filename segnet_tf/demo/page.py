@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from segnet_tf import demo as sd
-from segnet_tf.inference.test_time import CAMVID_VAL_CHOICE as TTA
+from segnet_tf.inference.tta import CAMVID_VAL_CHOICE as TTA
 
 _LEGEND_CSS = """<style>
 .segnet-legend {display: grid; grid-template-columns: 1fr; gap: 4px; font-size: 0.9rem;}

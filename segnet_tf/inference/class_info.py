@@ -10,20 +10,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from segnet_tf.classes import (  # noqa: F401 - default_classes and generic_palette are re-exported
-    ClassList,
-    default_classes,
-    generic_palette,
-    parse_class_list,
-    read_class_list,
-)
+# default_classes and generic_palette live with ClassList; imported from here too.
+from segnet_tf.classes import ClassList, default_classes, generic_palette, read_class_list
+
+__all__ = [
+    "SIDECAR_NAME",
+    "check_classes",
+    "default_classes",
+    "generic_palette",
+    "read_sidecar_classes",
+]
 
 SIDECAR_NAME = "classes.json"
 """Class list file looked up in the model's directory when no ``<stem>.json`` exists."""
-
-
-# The one class-list reader lives with ClassList; this name is kept for existing imports.
-parse_classes_json = parse_class_list
 
 
 def read_sidecar_classes(model_path: str | os.PathLike) -> ClassList | None:

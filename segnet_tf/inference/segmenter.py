@@ -22,7 +22,7 @@ from segnet_tf.inference.domain import (
     read_sidecar_detector,
 )
 from segnet_tf.inference.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
-from segnet_tf.inference.test_time import NO_TTA, TestTimeAugmentation, tta_probabilities
+from segnet_tf.inference.tta import NO_TTA, TestTimeAugmentation, tta_probabilities
 from segnet_tf.models import has_mc_dropout, mc_predict
 from segnet_tf.models.presets import load_preset_model
 from segnet_tf.precision import with_precision
@@ -128,7 +128,7 @@ class Segmenter:
             bfloat16 (see :func:`~segnet_tf.precision.cpu_has_native_bf16`).
             ``model`` is then copied, not changed; ``self.model`` is the copy.
         tta: Default test-time augmentation of :meth:`predict`, a
-            :class:`~segnet_tf.inference.test_time.TestTimeAugmentation` or its text
+            :class:`~segnet_tf.inference.tta.TestTimeAugmentation` or its text
             form (``"flip"``, ``"flip+scales:0.75,1,1.25"``); None for one plain pass.
         scale: Default of :meth:`predict`: ``"training"`` (default) or ``"native"``.
         domain_detector: A :class:`~segnet_tf.inference.domain.DomainDetector` fitted

@@ -33,7 +33,6 @@ import numpy as np
 from segnet_tf._compat import replace_train_function
 from segnet_tf.atomic_files import write_bytes_atomic
 
-STATE_FILE = "state.h5"
 FORMAT_VERSION = 1
 
 
