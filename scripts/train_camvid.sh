@@ -35,16 +35,22 @@
 #   RUN_DIR      run folder                       (default: runs/camvid_segnet)
 #   EPOCHS       training epochs                  (default: 170)
 #   EVAL_ARGS    extra `segnet evaluate` flags    (e.g. "--limit 5" for a smoke test)
+#   ADJUST_ARGS  extra `segnet adjust` flags      (e.g. "--limit 5" for a smoke test)
 #   SEGNET       the segnet command               (default: segnet, else python -m)
 #
 # Flags after the script name are passed to `segnet train` and override the recipe,
 # e.g. a 2-minute smoke test:
-#   RUN_DIR=/tmp/camvid_smoke EVAL_ARGS="--limit 3" \
+#   RUN_DIR=/tmp/camvid_smoke EVAL_ARGS="--limit 3" ADJUST_ARGS="--limit 3" \
 #     scripts/train_camvid.sh --epochs 1 --steps-per-epoch 3 --validation-steps 2
 #
 # Rerunning the same command after an interruption resumes the run; a finished run
 # is kept (add --overwrite to retrain it). Steps 2 and 3 are skipped when their
 # outputs exist.
+#
+# Each training call that returns appends one line to $RUN_DIR/train_time.tsv: when,
+# the CPU, the epochs done before and after, and the seconds it took (validation
+# and start-up included), from which scripts/algorithm_table.py reports the time
+# per epoch of a run trained over several calls.
 set -euo pipefail
 
 # TensorFlow uses oneDNN by default only on CPUs with AVX-512 VNNI/BF16 or AMX; on
@@ -60,14 +66,36 @@ CAMVID_DIR=${CAMVID_DIR:-../shared/camvid}
 RUN_DIR=${RUN_DIR:-runs/camvid_segnet}
 EPOCHS=${EPOCHS:-170}
 EVAL_ARGS=${EVAL_ARGS:-}
+ADJUST_ARGS=${ADJUST_ARGS:-}
 if [[ -z "${SEGNET:-}" ]]; then
   if command -v segnet >/dev/null 2>&1; then SEGNET=segnet; else SEGNET="python -m segnet_tf.cli"; fi
 fi
+
+# Epochs in the run's history.csv (its header line is not one).
+epochs_done() {
+  if [[ -f "$RUN_DIR/history.csv" ]]; then
+    echo $(($(wc -l <"$RUN_DIR/history.csv") - 1))
+  else
+    echo 0
+  fi
+}
+
+# The CPU's model name and the widest matrix instructions TensorFlow can use on it.
+cpu_name() {
+  local name kind=avx2
+  name=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+  grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && kind=avx512_bf16
+  grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null && kind=amx_bf16
+  echo "${name:-unknown} ($kind, $(nproc) cores)"
+}
 
 # 1. Train (resumes automatically; a finished run is left alone).
 if [[ -f "$RUN_DIR/metrics.json" && " $* " != *" --overwrite "* ]]; then
   echo "train_camvid.sh: $RUN_DIR already holds a finished run; evaluating it."
 else
+  [[ " $* " == *" --overwrite "* ]] && rm -f "$RUN_DIR/train_time.tsv"
+  before=$(epochs_done)
+  start=$SECONDS
   $SEGNET train \
     --data camvid --data-dir "$CAMVID_DIR" \
     --model segnet_encoder_addition --width 0.25 --mixed-precision \
@@ -77,13 +105,17 @@ else
     --lr-schedule cosine --warmup-steps 200 \
     --class-weighting none --augment --seed 0 \
     --run-dir "$RUN_DIR" "$@"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(cpu_name)" \
+    "$before" "$(epochs_done)" "$((SECONDS - start))" >>"$RUN_DIR/train_time.tsv"
 fi
 
 # 2. Logit adjustment, tau chosen on the validation split.
 if [[ -f "$RUN_DIR/best_adjusted.keras" ]]; then
   echo "train_camvid.sh: $RUN_DIR/best_adjusted.keras exists; not adjusting again."
 else
-  $SEGNET adjust "$RUN_DIR/best.keras" --data camvid --data-dir "$CAMVID_DIR" --split val
+  # shellcheck disable=SC2086  # ADJUST_ARGS is a list of flags.
+  $SEGNET adjust "$RUN_DIR/best.keras" --data camvid --data-dir "$CAMVID_DIR" --split val \
+    $ADJUST_ARGS
 fi
 
 # 3. Test scores at full resolution, with and without the adjustment.

@@ -5,10 +5,12 @@ so ``os.replace`` is an atomic rename) and renames it over the target only once 
 is complete. Every file the package writes (run artifacts, plots, predictions,
 exports) goes through here.
 
-A process killed mid-write leaves its temporary file behind; the name records the
-writer's process id, so :func:`remove_stale_temp_files` can tell leftovers from files
-being written. A write that fails for lack of space raises :class:`DiskFullError`
-(an ``OSError``) that says so, whatever library did the writing.
+A process killed mid-write leaves its temporary file (or folder, see
+:func:`atomic_folder`) behind; the name records the writer's process id, so
+:func:`remove_stale_temp_files` can tell leftovers from files being written. Every
+command calls it on the folders it writes to, before writing. A write that fails for
+lack of space raises :class:`DiskFullError` (an ``OSError``) that says so, whatever
+library did the writing.
 """
 
 from __future__ import annotations
@@ -40,6 +42,42 @@ def _is_disk_full(error: BaseException) -> bool:
     return "No space left on device" in str(error) or "errno = 28" in str(error)
 
 
+_UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _unwritable_error(error: BaseException, path: Path) -> OSError | None:
+    """A permission or read-only-file-system error writing ``path``, reworded to name its
+    folder (not the hidden temporary file) and the way out; None for other errors."""
+    if not isinstance(error, OSError) or error.errno not in _UNWRITABLE:
+        return None
+    reason = (error.strerror or str(error)).lower()
+    return PermissionError(
+        error.errno,
+        f"cannot write {path.name} into {path.parent} ({reason}); make that folder "
+        "writable for this user, or choose another output folder",
+    )
+
+
+def make_folder(path: str | os.PathLike) -> Path:
+    """``mkdir -p path``; a folder that cannot be created is one error naming it and the fix.
+
+    Args:
+        path: The folder.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if error.errno not in _UNWRITABLE:
+            raise
+        raise PermissionError(
+            error.errno,
+            f"cannot create the folder {path} ({(error.strerror or str(error)).lower()}); "
+            "choose an output folder this user can write to",
+        ) from error
+    return path
+
+
 def process_is_alive(pid: int) -> bool:
     """Whether a process with this id exists (on this machine).
 
@@ -55,11 +93,17 @@ def process_is_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temp_files(folder: str | os.PathLike, all_but_mine: bool = False) -> list[Path]:
-    """Delete temporary files :func:`atomic_path` left behind in ``folder`` (not recursive).
+def _temp_name(path: Path, suffix: str = "") -> Path:
+    """``.<name>.<pid>.<32 hex digits>.tmp<suffix>`` beside ``path``: see :data:`_TEMP_NAME`."""
+    return path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp{suffix}"
 
-    A process killed while writing leaves its temporary file; its name holds the
-    writer's process id, so files of processes that no longer run are known stale.
+
+def remove_stale_temp_files(folder: str | os.PathLike, all_but_mine: bool = False) -> list[Path]:
+    """Delete what :func:`atomic_path` and :func:`atomic_folder` left in ``folder``.
+
+    A process killed while writing leaves its temporary file or folder; its name holds
+    the writer's process id, so those of processes that no longer run are known
+    stale. Not recursive: each command calls it on every folder it writes to.
 
     Args:
         folder: The folder to clean (may not exist).
@@ -75,13 +119,16 @@ def remove_stale_temp_files(folder: str | os.PathLike, all_but_mine: bool = Fals
         return removed
     for entry in folder.iterdir():
         match = _TEMP_NAME.match(entry.name)
-        if not match or not entry.is_file():
+        if not match or entry.is_symlink():
             continue
         pid = int(match.group(1))
         if pid == os.getpid() or (not all_but_mine and process_is_alive(pid)):
             continue
         with contextlib.suppress(OSError):
-            entry.unlink()
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
             removed.append(entry)
     return removed
 
@@ -131,10 +178,10 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
         DiskFullError: the device is full (``path`` keeps its previous content).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     # A unique name that is not created here: writers then create the file with the
     # usual permissions (mkstemp would make it private to the owner).
-    tmp_named = str(path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp{suffix}")
+    tmp_named = str(_temp_name(path, suffix))
     try:
         yield tmp_named
         os.replace(tmp_named, path)
@@ -148,7 +195,68 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
                 f"(the previous {path.name}, if any, is intact); free some space and rerun "
                 "the same command",
             ) from error
+        unwritable = _unwritable_error(error, path)
+        if unwritable is not None:
+            raise unwritable from error
         raise
+
+
+def _mkdir(tmp: Path, path: Path) -> None:
+    try:
+        tmp.mkdir()
+    except OSError as error:
+        unwritable = _unwritable_error(error, path)
+        if unwritable is None:
+            raise
+        raise unwritable from error
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; it replaces ``path`` on success.
+
+    A previous folder of the same name is swapped out (two renames) and deleted, so
+    files of an earlier run never mix with the new ones; on failure the previous
+    folder is left as it was. Both temporary names hold this process's id (see
+    :func:`remove_stale_temp_files`).
+
+    Args:
+        path: The folder to create or replace.
+    """
+    path = Path(path)
+    make_folder(path.parent)
+    tmp = _temp_name(path)
+    _mkdir(tmp, path)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if path.exists():
+        old = _temp_name(path, ".old")
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new temporary folder beside ``path`` for intermediate files; always
+    deleted at the end (a killed process's is found by :func:`remove_stale_temp_files`).
+
+    Args:
+        path: The file the intermediate files lead to.
+    """
+    path = Path(path)
+    make_folder(path.parent)
+    tmp = _temp_name(path, ".work")
+    _mkdir(tmp, path)
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:

@@ -342,12 +342,13 @@ def flag_name(cls: type, name: str) -> str:
 
 def int_or_none(text: str) -> int | None:
     """Parse an optional integer flag (``none`` unsets it); named for argparse's errors."""
-    return None if text.lower() in ("none", "null", "") else int(text)
+    # An empty text is an error, not "unset": `--limit "$UNSET"` must not change a run.
+    return None if text.lower() in ("none", "null") else int(text)
 
 
 def float_or_none(text: str) -> float | None:
     """Parse an optional number flag (``none`` unsets it); named for argparse's errors."""
-    return None if text.lower() in ("none", "null", "") else float(text)
+    return None if text.lower() in ("none", "null") else float(text)
 
 
 def _default_text(value: Any) -> str:

@@ -224,11 +224,17 @@ def _array_to_rgb(array: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:
     if array.dtype == np.bool_:
         array = array.astype(np.uint8) * 255
     elif np.issubdtype(array.dtype, np.floating):
-        if not np.isfinite(array).all() or array.min() < 0 or array.max() > 255:
+        finite = np.isfinite(array)
+        if not finite.all() or array.min() < 0 or array.max() > 255:
+            # The range of the finite values only: NumPy's nanmin warns on an all-NaN array.
+            values = array[finite]
+            bad = int(array.size - np.count_nonzero(finite))
+            found = f"values in [{values.min()}, {values.max()}]" if values.size else ""
+            if bad:
+                found = (f"finite {found} and " if found else "") + f"{bad:,} NaN/inf values"
             raise DataError(
-                f"{name}: float image has values in [{np.nanmin(array)}, {np.nanmax(array)}]; "
-                "expected finite values in 0..255 (the models' scale; multiply 0..1 images "
-                "by 255)."
+                f"{name}: float image has {found}; expected finite values in 0..255 (the "
+                "models' scale; multiply 0..1 images by 255)."
             )
         array = np.round(array).astype(np.uint8)
     elif np.issubdtype(array.dtype, np.integer) and array.dtype != np.uint8:

@@ -1,7 +1,37 @@
 import gc
 import os
+import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _import_tensorflow_quietly():
+    """Import Keras (and so TensorFlow) with file descriptor 2 sent to a temporary file.
+
+    TensorFlow logs its start-up lines (oneDNN, CUDA drivers, CPU instructions) before
+    its logging reads TF_CPP_MIN_LOG_LEVEL. pytest captures what this module prints
+    while it loads and prints it when the session ends, so they came after the
+    summary line. As `segnet` does (segnet_tf.cli.tf_logs), they are shown only if
+    the import fails.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            capture.seek(0)
+            sys.stderr.write(capture.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+_import_tensorflow_quietly()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -80,6 +80,8 @@ BAD_VALUES = [
     ("class_weighting", None),
     ("augment", 1),
     ("augment", "yes"),
+    ("camera_augment", 1),
+    ("camera_augment", None),
     ("mixed_precision", None),
     ("strategy", "tpu"),
     ("early_stopping_patience", -1),

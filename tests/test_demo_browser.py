@@ -23,7 +23,7 @@ import segnet_tf
 from segnet_tf.data import find_camvid_dir, synthetic_example
 
 ROOT = Path(__file__).resolve().parents[1]
-WAIT_MS = 60_000  # for the page to show a result; the machine may be busy
+WAIT_MS = 120_000  # for the page to show a result (a state; the machine may be busy)
 
 pytest.importorskip("streamlit", reason="the demo needs streamlit: pip install -e '.[demo]'")
 sync_api = browser_or_skip()

@@ -199,7 +199,7 @@ def test_from_file_reads_sidecar_classes(tiny_model, tmp_path):
     np.testing.assert_allclose(
         segmenter.predict(rgb).probabilities, keras_probabilities(tiny_model, rgb), atol=1e-5
     )
-    with pytest.raises(ValueError, match="not found"):
+    with pytest.raises(ValueError, match="no such model file"):
         Segmenter.from_file(tmp_path / "missing.keras")
 
 

@@ -124,3 +124,127 @@ def test_export_checks_its_arguments_before_creating_anything(tiny_model, tmp_pa
     with pytest.raises(ValueError, match=re.escape(needle)):
         export_saved_model(tiny_model, tmp_path / "out", **{"name": "tiny", **kwargs})
     assert not (tmp_path / "out").exists()
+
+
+# --- Decompression bombs: sizes are read from the headers, before decoding. ---
+
+LIMIT = Image.MAX_IMAGE_PIXELS  # 89,478,485: Segmenter's and the data loaders' limit
+ABOVE = (9500, 9500)  # 90.25 MP, just above the limit
+
+
+def png_declaring(height, width, rows=1):
+    """A grayscale PNG whose header says ``height x width`` but that holds ``rows`` rows.
+
+    Cheap to build and refused before decoding; a server that decoded it first would
+    allocate the declared size (and then fail on the missing rows)."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    data = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * ((width + 1) * rows)))
+    return b"\x89PNG\r\n\x1a\n" + data + chunk(b"IEND", b"")
+
+
+def jpeg_declaring(height, width):
+    """A small JPEG with its frame header (SOF0) patched to say ``height x width``."""
+    import struct
+
+    data = bytearray(encode(pixels((16, 16, 3)), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def gif_declaring(height, width):
+    import struct
+
+    data = bytearray(encode(pixels((16, 16, 3)), "GIF"))
+    data[6:10] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
+def bmp_declaring(height, width):
+    import struct
+
+    data = bytearray(encode(pixels((16, 16, 3)), "BMP"))
+    data[18:26] = struct.pack("<ii", width, -height)  # negative: rows stored top-down
+    return bytes(data)
+
+
+def webp_declaring(height, width, **params):
+    import struct
+
+    data = bytearray(encode(pixels((16, 16, 3)), "WEBP", **params))
+    if data[12:16] == b"VP8X":
+        data[24:30] = struct.pack("<I", width - 1)[:3] + struct.pack("<I", height - 1)[:3]
+    elif data[12:16] == b"VP8L":
+        bits = struct.unpack("<I", data[21:25])[0] & ~(2**28 - 1)
+        data[21:25] = struct.pack("<I", bits | (height - 1) << 14 | (width - 1))
+    else:
+        data[26:30] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "fmt, params",
+    [("PNG", {}), ("JPEG", {}), ("GIF", {}), ("BMP", {}), ("WEBP", {"lossless": True}),
+     ("WEBP", {"lossless": False}), ("WEBP", {"icc_profile": b"icc" * 40})],
+)  # fmt: skip
+def test_declared_size_is_the_header_size_of_every_format(fmt, params):
+    from segnet_tf.export.image_header import declared_size
+
+    data = encode(pixels((37, 53, 3)), fmt, **params)
+    if "icc_profile" in params:
+        assert data[12:16] == b"VP8X"  # The extended layout.
+    assert declared_size(tf.constant(data)).numpy().tolist() == [37, 53]
+    assert declared_size(tf.constant(b"not an image")).numpy().tolist() == [0, 0]
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        lambda: png_declaring(*ABOVE),
+        lambda: png_declaring(30000, 30000),  # Once refused only by a decoder overflow.
+        lambda: jpeg_declaring(*ABOVE),
+        lambda: gif_declaring(65535, 65535),
+        lambda: bmp_declaring(*ABOVE),
+        lambda: webp_declaring(*ABOVE, lossless=True),
+        lambda: webp_declaring(*ABOVE, lossless=False),
+        lambda: webp_declaring(*ABOVE, icc_profile=b"icc" * 40),
+    ],
+    ids=["png", "png-30000", "jpeg", "gif", "bmp", "webp-lossless", "webp-lossy", "webp-extended"],
+)
+def test_image_bytes_above_the_pixel_limit_are_refused_before_decoding(signatures, bomb):
+    _, serve_bytes = signatures
+    small = encode(pixels((8, 9, 3)))
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        serve_bytes(image_bytes=tf.constant([small, bomb()]))
+    message = str(info.value)
+    assert f"above the serving limit of {LIMIT:,} pixels" in message
+    assert "nothing was decoded" in message
+    # The server answers the next request.
+    assert serve_bytes(image_bytes=tf.constant([small]))["class_ids"].shape == (1, 8, 9)
+
+
+def test_a_real_all_black_png_bomb_is_refused_at_once(signatures):
+    # 10000 x 10000 black pixels compress to a few hundred kilobytes; decoded, they
+    # took the served model past 6 GB.
+    _, serve_bytes = signatures
+    bomb = png_declaring(10000, 10000, rows=10000)
+    assert len(bomb) < 400_000
+    with pytest.raises(tf.errors.InvalidArgumentError, match="above the serving limit"):
+        serve_bytes(image_bytes=tf.constant([bomb]))
+
+
+def test_image_bytes_at_the_limit_are_decoded():
+    # The limit is the exported one: an export under a lower limit refuses one pixel more.
+    from segnet_tf.export.image_header import checked_image_sizes
+
+    data = tf.constant([encode(pixels((20, 30, 3))), encode(pixels((20, 30, 3)), "JPEG")])
+    tf.debugging.assert_equal(checked_image_sizes(data, max_pixels=600), data)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="limit of 599 pixels"):
+        checked_image_sizes(data, max_pixels=599)

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import h5py
 import keras
@@ -256,13 +255,16 @@ os.makedirs(sys.argv[1], exist_ok=True)
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 print("locked", flush=True)
-time.sleep(120)
+sys.stdin.read()  # Holds the lock until the test closes this pipe or kills it.
 """
 
 
 def _hold_lock(run_dir):
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_LOCK, str(run_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout.readline().strip() == "locked"
     return holder
@@ -364,6 +366,118 @@ def test_damaged_file_is_named_before_training(
     assert fix in err and "Traceback" not in err
     assert "Epoch" not in out  # Nothing trained.
     assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+
+
+def _delete(*names):
+    def follow(run_dir):
+        for name in names:
+            path = run_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        return []
+
+    return follow
+
+
+@pytest.mark.parametrize(
+    "damage, fix, follow",
+    [
+        (_damage_best_keras, "delete it and best.json", _delete("best.keras", "best.json")),
+        (_nan_best_keras, "delete it and best.json", _delete("best.keras", "best.json")),
+        (_damage_best_keras, "or pass --overwrite to restart the run", lambda d: ["--overwrite"]),
+        (lambda d: (d / "best.json").write_text("{not json"),
+         "delete it and the checkpoint beside it", _delete("best.json", "best.keras")),
+        (lambda d: (d / "backup" / "state.h5").write_bytes(b"\x89HDF\r\n"),
+         "to restart the run from scratch", _delete("backup")),
+        (lambda d: (d / "backup" / "state.h5").write_bytes(b"\x89HDF\r\n"),
+         "or pass --overwrite", lambda d: ["--overwrite"]),
+    ],
+    ids=["best-deleted", "nan-best-deleted", "best-overwrite", "best-json-deleted",
+         "backup-deleted", "backup-overwrite"],
+)  # fmt: skip
+def test_each_fix_a_damaged_file_message_prints_works_when_followed(
+    tmp_path, capsys, interrupted_run, damage, fix, follow
+):
+    run_dir = tmp_path / "run"
+    shutil.copytree(interrupted_run, run_dir)
+    damage(run_dir)
+    argv = ["train", *TINY_ARGS, "--backup-every-steps", "1", "--run-dir", str(run_dir)]
+    assert main(argv) == 2
+    assert fix in capsys.readouterr().err
+    extra = follow(run_dir)
+    assert main([*argv, *extra]) == 0, capsys.readouterr().err
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs_completed"] == 2
+
+
+HISTORY_DAMAGE = {
+    "garbage": lambda d: (d / "history.csv").write_text("garbage\n1,2\n"),
+    "binary": lambda d: (d / "history.csv").write_bytes(b"\xff\xfe\x00bin"),
+    "gap": lambda d: (d / "history.csv").write_text("epoch,loss\n0,1.0\n3,2.0\n"),
+}
+
+
+@pytest.mark.parametrize("damage", HISTORY_DAMAGE.values(), ids=HISTORY_DAMAGE.keys())
+def test_the_fixes_a_damaged_history_message_prints_work_when_followed(
+    tmp_path, capsys, interrupted_run, damage
+):
+    from segnet_tf.training.callbacks import read_history_csv
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(interrupted_run, run_dir)
+    original = (run_dir / "history.csv").read_bytes()
+    damage(run_dir)
+    argv = ["train", *TINY_ARGS, "--backup-every-steps", "1", "--run-dir", str(run_dir)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "restore it from a copy, or delete it and rerun the same command" in err
+    assert "--overwrite restarts the run" in err
+
+    # "Restore it from a copy": a copy of the run with the file restored finishes.
+    restored = tmp_path / "restored"
+    shutil.copytree(run_dir, restored)
+    (restored / "history.csv").write_bytes(original)
+    assert main([*argv[:-1], str(restored)]) == 0
+    assert len(read_history_csv(restored / "history.csv")) == 2
+
+    # "--overwrite restarts the run".
+    overwritten = tmp_path / "overwritten"
+    shutil.copytree(run_dir, overwritten)
+    assert main([*argv[:-1], str(overwritten), "--overwrite"]) == 0
+    assert len(read_history_csv(overwritten / "history.csv")) == 2
+
+    # "Delete it and rerun the same command": the run finishes at once, epoch 1's values
+    # empty, epoch 2's trained.
+    (run_dir / "history.csv").unlink()
+    capsys.readouterr()
+    assert main(argv) == 0, capsys.readouterr().err
+    rows = read_history_csv(run_dir / "history.csv")
+    assert [row["epoch"] for row in rows] == [0, 1]
+    assert all(np.isnan(v) for k, v in rows[0].items() if k != "epoch")
+    assert np.isfinite(rows[1]["loss"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 2
+    assert (run_dir / "training_curves.png").exists()
+
+
+def test_a_history_deleted_after_the_last_epoch_still_finishes(tmp_path, capsys, monkeypatch):
+    import segnet_tf.training.trainer as trainer
+    from segnet_tf.training.callbacks import read_history_csv
+
+    def crash(*args, **kwargs):
+        raise Interrupt()  # Killed after the last epoch's backup, before the run's end.
+
+    run_dir = tmp_path / "run"
+    monkeypatch.setattr(trainer, "finish", crash)
+    with pytest.raises(Interrupt):
+        _train(run_dir, backup_every_steps=1)
+    monkeypatch.undo()
+    (run_dir / "history.csv").unlink()
+    argv = ["train", *TINY_ARGS, "--backup-every-steps", "1", "--run-dir", str(run_dir)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert [row["epoch"] for row in read_history_csv(run_dir / "history.csv")] == [0, 1]
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs_completed"] == 2
 
 
 # --- A full disk. ---
@@ -471,27 +585,63 @@ def test_export_removes_staging_folders_of_killed_exports(tmp_path):
     assert sorted(os.listdir(model_dir)) == ["1"]
 
 
+# `segnet train` in a child that prints READY and blocks once epoch 1 is backed up
+# (in epoch 2's first step), so that Ctrl-C comes in that state however slow the
+# machine: with a fixed wait, a loaded machine's child had finished (exit 0) first.
+BLOCK_IN_EPOCH_2 = """
+import signal, sys, time
+import keras
+import segnet_tf.training.trainer as trainer
+from segnet_tf.cli import main
+
+# SIGINT as a terminal delivers it, whatever the pytest worker passed on (see
+# tests/test_interrupts_and_litter.py); the inherited masks are printed with READY.
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+INHERITED = f"SigBlk={status['SigBlk'].strip()} SigIgn={status['SigIgn'].strip()}"
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+class BlockInEpoch2(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 1:  # Before this step's backup; epoch 1's is on disk.
+            print("READY", INHERITED, flush=True)
+            while True:
+                time.sleep(0.05)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+real = trainer.make_callbacks
+trainer.make_callbacks = lambda *a, **k: real(*a[:5], [BlockInEpoch2()])
+sys.exit(main(["train", *sys.argv[1:]]))
+"""
+
+
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     args = [*TINY_ARGS, "--epochs", "50", "--backup-every-steps", "1", "--run-dir", str(run_dir)]
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "segnet_tf.cli", "train", *args],
+        [sys.executable, "-u", "-c", BLOCK_IN_EPOCH_2, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # Until the end of epoch 1 is backed up.
-        try:
-            if _state_attrs(run_dir)[0] >= 1:
+    try:
+        for line in process.stdout:  # Waits for the state, however long it takes to come.
+            if line.startswith("READY"):
+                print(line.strip())  # The inherited signal masks, shown if the test fails.
                 break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+        else:
+            pytest.fail(f"the child exited {process.wait()}: {process.stderr.read()[-2000:]}")
+        assert _state_attrs(run_dir)[0] == 1  # Epoch 1 is backed up.
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:  # A failed test leaves no blocked child.
+            process.kill()
+            process.communicate()
     assert process.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "interrupted; rerun the same command to resume" in err

@@ -68,6 +68,16 @@ def main(argv=None) -> int:
         # Bad input from the user: one clear line, no traceback, non-zero exit.
         print(f"segnet {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: one line and the shell's code for SIGINT. Every file is written
+        # atomically, so what was written is whole; a rerun removes the temporary
+        # files of the interrupted one. (`segnet train` says how to resume.)
+        print(
+            f"\nsegnet {args.command}: interrupted; no file was left half-written. Rerun the "
+            "same command to do it again.",
+            file=sys.stderr,
+        )
+        return 130
 
 
 if __name__ == "__main__":

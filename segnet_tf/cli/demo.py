@@ -1,9 +1,10 @@
 """Serve the interactive demo (Streamlit) and open it in the browser.
 
-The page lives in the repository's `demo/` folder (beside `segnet_tf/`), so this
-command works from a source checkout installed with `pip install -e ".[demo]"`.
+The page ships inside the package (`segnet_tf/demo/page.py`), so this command works
+from any install with the demo extra: `pip install "segnet_tf[demo]"`, or
+`pip install -e ".[demo]"` in a source checkout.
 
-Streamlit runs inside this process (what `streamlit run demo/app.py` does), so a
+Streamlit runs inside this process (what `streamlit run` does with the page), so a
 signal that stops `segnet demo` (Ctrl-C, SIGTERM) stops the server, and nothing is
 left serving if this process dies. It always runs headless: that is Streamlit's
 switch for a server without a terminal user, which turns off its first-run email
@@ -135,9 +136,9 @@ def run(args: argparse.Namespace) -> int:
             'Streamlit is not installed; install the demo extra: pip install -e ".[demo]"'
         )
     if args.model:
-        model = Path(args.model).expanduser()
-        if not model.is_file():
-            raise ValueError(f"{model}: model file not found.")
+        from segnet_tf.model_files import check_model_file
+
+        model = check_model_file(Path(args.model).expanduser())
         os.environ["SEGNET_DEMO_MODEL"] = str(model.resolve())
     arguments = streamlit_arguments(args)
     if not args.headless and display_available():

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from segnet_tf import config_fields as cf
-from segnet_tf.atomic_files import save_atomic, write_json_atomic
+from segnet_tf.atomic_files import remove_stale_temp_files, save_atomic, write_json_atomic
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
+    data_label,
     progress_verbosity,
     resolve_data_source,
     split_check,
@@ -196,6 +197,15 @@ def adjust(
     if resolved.limit is not None:
         dataset = dataset.take(resolved.limit)
     model = load_trained_model(resolved.model, compile=False)
+    from segnet_tf.export.input_checks import check_class_count
+
+    # Before the (long) recomputation and sweep: another class count cannot be adjusted.
+    check_class_count(
+        model,
+        classes.num_classes,
+        data_label(resolved.data, resolved.data_dir, resolved.split),
+        label=resolved.model,
+    )
     bn_batches = 0
     if resolved.recompute_batch_norm:
         from segnet_tf.training.batch_norm import recompute_batch_norm_statistics
@@ -218,6 +228,7 @@ def adjust(
     )
     best = best_logit_adjustment(results, resolved.metric)
     adjusted = with_logit_adjustment(model, class_prior_offsets(frequencies, best["tau"]))
+    remove_stale_temp_files(output.parent)  # of killed adjustments
     save_atomic(output, adjusted.save, ".keras")
     sweep_path = output.parent / SWEEP_FILE
     write_json_atomic(

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segnet_tf import config_fields as cf
+from segnet_tf.atomic_files import make_folder, remove_stale_temp_files
 from segnet_tf.commands.model_arg import model_field, model_file, preset_name
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
+    data_label,
     precision_field,
     progress_verbosity,
     resolve_data_source,
@@ -261,6 +263,15 @@ def evaluate(
         model = with_precision(
             load_trained_model(resolved.model, compile=False), resolved.precision
         )
+    from segnet_tf.export.input_checks import check_class_count
+
+    # Before anything is scored or written: another class count scores garbage.
+    check_class_count(
+        model,
+        classes.num_classes,
+        data_label(resolved.data, resolved.data_dir, resolved.split),
+        label=resolved.model,
+    )
     if resolved.mc_samples:
         from segnet_tf.models import has_mc_dropout
 
@@ -283,7 +294,8 @@ def evaluate(
         boundary=resolved.boundary,
         verbose=progress_verbosity(verbose),
     )
-    output_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(output_dir)
+    remove_stale_temp_files(output_dir)  # of killed evaluations
     resolved.save(output_dir / CONFIG_FILE)
     paths = write_results(
         metrics,

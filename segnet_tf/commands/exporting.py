@@ -59,7 +59,7 @@ class ExportConfig(CommandConfig):
         version: SavedModel version; None: the next free number.
         pad_to_multiple: Pad inputs to multiples of this and crop back (1: no padding,
             which segnet_tf models do not need).
-        opset: ONNX opset.
+        opset: ONNX opset, 11 to 18 (13 to 18 with ``quantize="int8"``).
         keep_mc_dropout: SavedModel of a Bayesian model: keep Monte-Carlo dropout on
             (one random sample per request) instead of the deterministic
             weight-averaging prediction.
@@ -100,7 +100,7 @@ class ExportConfig(CommandConfig):
         metavar="M",
         check=cf.count(1),
     )
-    opset: int = cf.option(17, "ONNX opset", check=cf.count(1))
+    opset: int = cf.option(17, "ONNX opset, 11 to 18 (13 to 18 for int8)", check=cf.count(1))
     keep_mc_dropout: bool = cf.option(
         False,
         "SavedModel of a Bayesian model: keep dropout on (one random sample per request)",
@@ -123,7 +123,8 @@ class ExportConfig(CommandConfig):
     data_dir: str | None = data_dir_field()
     tta: str | None = tta_field(
         "SavedModel: add a serve_images_tta signature averaging test-time augmentation "
-        "in-graph, e.g. flip or flip+scales:0.75,1,1.25"
+        "in-graph, e.g. flip or flip+scales:0.75,1,1.25",
+        empty_fix="leave --tta out to add no serve_images_tta signature",
     )
 
     scale: str = cf.option(
@@ -135,6 +136,16 @@ class ExportConfig(CommandConfig):
     )
 
     def check_fields(self) -> None:
+        if self.version is not None and self.format != "saved_model":
+            raise ConfigError(
+                "version", self.version, "unset outside the saved_model format (a version folder)"
+            )
+        if self.format == "onnx":
+            from segnet_tf.export.onnx import opset_problem
+
+            problem = opset_problem(self.opset, self.quantize)
+            if problem is not None:
+                raise ConfigError("opset", self.opset, problem)
         if self.tta is not None:
             from segnet_tf.inference.tta import TestTimeAugmentation
 

@@ -34,22 +34,38 @@ def data_dir_field() -> Any:
     )
 
 
-def tta_check(value: Any) -> str | None:
-    """None, or a test-time augmentation spec that parses (e.g. ``flip+scales:0.75,1``)."""
+def tta_check(value: Any, empty_fix: str = "write none for one pass") -> str | None:
+    """None, or a test-time augmentation spec that parses (e.g. ``flip+scales:0.75,1``).
+
+    Args:
+        value: The field's value.
+        empty_fix: What the message tells the user to do instead of an empty value.
+    """
     if value is None:
         return None
+    expected = "none, flip, scales:S1,S2,... or flip+scales:S1,S2,... (scales in [0.125, 4])"
+    if isinstance(value, str) and not value.strip():
+        # Not "no augmentation": `--tta "$UNSET"` must not silently change a result.
+        return f"{expected}; an empty value is refused: {empty_fix}"
     from segnet_tf.inference.tta import TestTimeAugmentation  # imports TF
 
     try:
         TestTimeAugmentation.parse(value)
     except ValueError:
-        return "none, flip, scales:S1,S2,... or flip+scales:S1,S2,... (scales in [0.125, 4])"
+        return expected
     return None
 
 
-def tta_field(help_text: str) -> Any:
-    """The ``tta`` field of a command config: a test-time augmentation spec, or None."""
-    return cf.option(None, help_text, metavar="SPEC", check=tta_check)
+def tta_field(help_text: str, empty_fix: str = "write none for one pass") -> Any:
+    """The ``tta`` field of a command config: a test-time augmentation spec, or None.
+
+    Args:
+        help_text: The option's help.
+        empty_fix: What an empty value's message says to do instead.
+    """
+    return cf.option(
+        None, help_text, metavar="SPEC", check=lambda value: tta_check(value, empty_fix)
+    )
 
 
 def precision_field(help_text: str) -> Any:
@@ -107,6 +123,12 @@ def resolve_data_source(
         "image_size": tuple(pick(image_size, "image_size", (96, 128))),
         "seed": pick(seed, "seed", 0),
     }
+
+
+def data_label(data: str, data_dir: str | None, split: str) -> str:
+    """How messages name the data a model is scored on: ``the camvid data's test split (DIR)``."""
+    where = f" ({data_dir})" if data_dir else ""
+    return f"the {data} data's {split} split{where}"
 
 
 def progress_verbosity(verbose: int | str) -> int:

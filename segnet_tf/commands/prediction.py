@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from segnet_tf import config_fields as cf
-from segnet_tf.atomic_files import save_png_atomic, write_bytes_atomic, write_json_atomic
+from segnet_tf.atomic_files import (
+    make_folder,
+    remove_stale_temp_files,
+    save_png_atomic,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 from segnet_tf.commands.model_arg import load_segmenter as load_model_arg
 from segnet_tf.commands.model_arg import model_field
 from segnet_tf.commands.model_data import precision_field, tta_field
@@ -384,7 +390,8 @@ def predict(config: PredictConfig, verbose: bool = True) -> PredictResult:
             f"and {config.model} has none",
         )
     out_dir = Path(config.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
+    remove_stale_temp_files(out_dir)  # of killed runs: videos, mask folders, PNGs
     resolved = dataclasses.replace(config, out=os.path.abspath(config.out))
     resolved.save(out_dir / CONFIG_FILE)
 

@@ -150,6 +150,10 @@ class TrainConfig(CommandConfig):
             this, in (0, 1].
         ohem_min_kept: ...and at least this many pixels per batch.
         augment: Random scale-crop, flip and photometric jitter.
+        camera_augment: Also a random camera shift of every training image: white
+            balance, exposure, gamma, saturation, sensor noise, blur and JPEG, each
+            with its own probability (``segnet_tf.data.camera_augment``), for a model
+            that holds up on other cameras' frames. Needs ``augment``.
         mixed_precision: ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on a CPU with
             native bfloat16 (AMX or AVX512-BF16), float32 on other CPUs, where
             emulated bfloat16 is slower.
@@ -277,6 +281,11 @@ class TrainConfig(CommandConfig):
         16384, "--loss ohem keeps at least this many pixels", metavar="N", check=cf.count(1)
     )
     augment: bool = _opt(True, "random scale-crop, flip and colour jitter", check=cf.flag_value)
+    camera_augment: bool = _opt(
+        False,
+        "random camera shifts: white balance, exposure, blur, JPEG, noise (needs --augment)",
+        check=cf.flag_value,
+    )
     mixed_precision: bool = _opt(
         False,
         "mixed_float16 on GPU, mixed_bfloat16 on CPUs with native bfloat16 (else float32)",
@@ -306,7 +315,8 @@ class TrainConfig(CommandConfig):
     )
 
     def check_fields(self) -> None:
-        """The model must be registered; the folder source needs its folder."""
+        """The model must be registered; the folder source needs its folder; camera
+        shifts need the augmentation."""
         from segnet_tf.models import list_models  # imports TensorFlow: only when called
 
         models = list_models()
@@ -315,6 +325,12 @@ class TrainConfig(CommandConfig):
         if get_data_source(self.data).needs_data_dir and self.data_dir is None:
             raise ConfigError(
                 "data_dir", None, "the data folder (the folder source has no default)"
+            )
+        if self.camera_augment and not self.augment:
+            raise ConfigError(
+                "camera_augment",
+                True,
+                "false unless augment is true (the camera shifts use the augmentation's seeds)",
             )
 
 

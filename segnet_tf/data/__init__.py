@@ -8,10 +8,12 @@ Sources (all yield ``{"image": uint8 [H, W, 3], "segmentation_mask": uint8 [H, W
 - :func:`synthetic_dataset` for procedural scenes (no files).
 
 Pipelines: :func:`make_training_pipeline`, :func:`make_eval_pipeline`.
+Camera-robust augmentation: :func:`random_camera_shift`.
 Class balancing: :func:`median_frequency_weights`, :func:`class_frequencies`.
 """
 
 from segnet_tf.classes import CAMVID_CLASS_WEIGHTS, CAMVID_CLASSES, ClassList
+from segnet_tf.data.camera_augment import random_camera_shift
 from segnet_tf.data.camvid import (
     CAMVID_ENV,
     CAMVID_SPLIT_SIZES,
@@ -59,6 +61,7 @@ __all__ = [
     "median_frequency_weights",
     "class_frequencies",
     "pair_files",
+    "random_camera_shift",
     "read_image",
     "read_mask_ids",
     "read_mask_rgb",

@@ -384,6 +384,12 @@ def folder_dataset(
             mask colour.
     """
     images_dir, masks_dir = os.fspath(images_dir), os.fspath(masks_dir)
+    # Before the class list, whose search would otherwise report the missing folder
+    # as a missing classes.json.
+    for folder, what in ((images_dir, "images"), (masks_dir, "masks")):
+        if not os.path.isdir(folder):
+            state = "is not a folder" if os.path.exists(folder) else "does not exist"
+            raise DataError(f"{folder}: the {what} folder {state}; expected a folder of {what}.")
     classes = load_class_list(
         class_list, masks_dir, images_dir, os.path.dirname(os.path.abspath(images_dir))
     )

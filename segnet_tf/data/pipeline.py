@@ -9,7 +9,9 @@ ids (void kept as its id).
 Training: cache decoded data -> shuffle -> random scale-and-crop to the training size
 (one ``crop_and_resize`` per tensor: image bilinear, mask nearest, so labels are never
 interpolated) -> horizontal flip of image and mask together -> brightness / contrast /
-hue on the image only -> batch -> prefetch. All randomness is stateless and derived
+hue on the image only -> optionally a random camera shift (white balance, exposure,
+gamma, saturation, noise, blur, JPEG: :mod:`segnet_tf.data.camera_augment`) -> batch
+-> prefetch. All randomness is stateless and derived
 from ``seed`` and a per-element seed stream, so the output is deterministic for a seed
 (also across epochs) regardless of parallelism.
 """
@@ -17,6 +19,8 @@ from ``seed`` and a per-element seed stream, so the output is deterministic for 
 from __future__ import annotations
 
 import tensorflow as tf
+
+from segnet_tf.data.camera_augment import random_camera_shift
 
 IMAGE_KEY = "image"
 MASK_KEY = "segmentation_mask"
@@ -100,8 +104,9 @@ def augment_example(
     flip: bool = True,
     photometric: float = 1.0,
     void_id: int | None = None,
+    camera: bool = False,
 ):
-    """Random scale-and-crop, joint flip and photometric jitter of one example.
+    """Random scale-and-crop, joint flip, photometric jitter and camera shift of one example.
 
     Args:
         image: uint8/float ``[H, W, 3]``.
@@ -113,6 +118,8 @@ def augment_example(
         photometric: Strength of brightness/contrast/hue jitter (0 disables).
         void_id: Label used to pad the mask when zooming out beyond the image; if
             None, zoom-out is clamped so that no padding is needed.
+        camera: A random camera shift of the image
+            (:func:`segnet_tf.data.camera_augment.random_camera_shift`).
 
     Returns:
         ``(image float32 [h, w, 3] in [0, 255], mask int32 [h, w])``.
@@ -143,6 +150,8 @@ def augment_example(
         msk = tf.cond(do_flip, lambda: tf.reverse(msk, [1]), lambda: msk)
     if photometric > 0:
         img = _photometric(img, seed, photometric)
+    if camera:
+        img = random_camera_shift(img, seed)
     img = tf.ensure_shape(tf.clip_by_value(img, 0.0, 255.0), [h, w, 3])
     msk = tf.ensure_shape(tf.cast(tf.round(msk[..., 0]), tf.int32), [h, w])
     return img, msk
@@ -188,6 +197,7 @@ def make_training_pipeline(
     photometric: float = 1.0,
     drop_remainder: bool = True,
     repeat: bool = False,
+    camera_augment: bool = False,
 ) -> tf.data.Dataset:
     """Training pipeline: cache, shuffle, augment, batch, prefetch.
 
@@ -213,6 +223,9 @@ def make_training_pipeline(
         photometric: Strength of brightness/contrast/hue jitter (0 disables).
         drop_remainder: Drop the last incomplete batch (static batch shape).
         repeat: Repeat forever (each pass reshuffled and re-augmented).
+        camera_augment: Also a random camera shift of each image (white balance,
+            exposure, gamma, saturation, sensor noise, blur, JPEG; see
+            :mod:`segnet_tf.data.camera_augment`); needs ``augment``.
 
     Returns:
         Dataset of ``(image float32 [B, h, w, 3] in [0, 255], mask int32 [B, h, w])``.
@@ -223,6 +236,11 @@ def make_training_pipeline(
         raise ValueError(f"scale_range must satisfy 0 < lo <= hi; got {scale_range}.")
     if augment and image_size is None:
         raise ValueError("augment=True needs an image_size (the crop size).")
+    if camera_augment and not augment:
+        raise ValueError(
+            "camera_augment=True needs augment=True (the camera shifts are drawn from "
+            "the augmentation's per-example seeds)."
+        )
     ds = dataset.map(_decoded_only, num_parallel_calls=tf.data.AUTOTUNE)
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
@@ -248,6 +266,7 @@ def make_training_pipeline(
                 flip=flip,
                 photometric=photometric,
                 void_id=void_id,
+                camera=camera_augment,
             )
 
         ds = ds.map(aug, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

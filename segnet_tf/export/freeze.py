@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from segnet_tf._compat import convert_variables_to_constants_v2
+from segnet_tf.export.input_checks import builtin_image_batch_check
 from segnet_tf.export.portable import portable_clone, without_mc_dropout
 from segnet_tf.export.serving import SegmentationServingModule
 
@@ -37,6 +38,11 @@ def frozen_serving_default(
     Monte-Carlo dropout is removed (see
     :func:`~segnet_tf.export.portable.without_mc_dropout`).
 
+    The function first checks that its input is ``[batch, height, width, 3]`` with
+    every dimension >= 1 (:func:`~segnet_tf.export.input_checks.builtin_image_batch_check`):
+    the TFLite interpreter does not, and would answer another rank or channel count
+    with a wrong-shaped result.
+
     Returns:
         ``(function, holder)``: the ``tf.function`` (input ``images``, outputs
         ``class_ids`` and ``probabilities``) and a module holding it, which the TFLite
@@ -59,9 +65,11 @@ def frozen_serving_default(
 
     @tf.function(input_signature=concrete.structured_input_signature[0])
     def serving_default(images):
+        checked = builtin_image_batch_check(images)
+        checked.set_shape(images.shape)
         # Re-attach the output names, which the frozen function has lost.
         return tf.nest.pack_sequence_as(
-            concrete.structured_outputs, tf.nest.flatten(frozen(images))
+            concrete.structured_outputs, tf.nest.flatten(frozen(checked))
         )
 
     holder = tf.Module()

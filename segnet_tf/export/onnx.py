@@ -20,16 +20,44 @@ ones, against 53.37 and 50.91 in float32).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from segnet_tf.atomic_files import write_bytes_atomic
+from segnet_tf.atomic_files import (
+    make_folder,
+    remove_stale_temp_files,
+    scratch_folder,
+    write_bytes_atomic,
+)
 from segnet_tf.export.freeze import frozen_serving_default
 
 DEFAULT_OPSET = 17
+MIN_OPSET = 11
+"""Below 11, ONNX has no Resize (input scaling) and no Slice with computed bounds (the
+builtin-only pooling): tf2onnx wrote files that ``onnx.checker`` refuses."""
+MIN_INT8_OPSET = 13
+"""The int8 file's per-channel weight scales need ``DequantizeLinear`` with an axis."""
+MAX_OPSET = 18
+"""The highest opset tf2onnx 1.17 writes (``tf2onnx.constants.OPSET_TO_IR_VERSION``)."""
+
+
+def opset_problem(opset, quantize: str = "none") -> str | None:
+    """What an opset must be, if ``opset`` cannot be exported (None when it can).
+
+    Args:
+        opset: The requested ONNX opset.
+        quantize: ``"none"`` or ``"int8"``.
+    """
+    low = MIN_INT8_OPSET if quantize == "int8" else MIN_OPSET
+    if isinstance(opset, int) and not isinstance(opset, bool) and low <= opset <= MAX_OPSET:
+        return None
+    return (
+        f"an opset from {MIN_OPSET} to {MAX_OPSET} ({MIN_INT8_OPSET} to {MAX_OPSET} with "
+        f"--quantize int8): below {MIN_OPSET} ONNX lacks ops these models need (Resize, "
+        f"Slice with computed bounds), and tf2onnx writes none above {MAX_OPSET}"
+    )
 
 
 def export_onnx(
@@ -47,7 +75,8 @@ def export_onnx(
     Args:
         model: The Keras segmentation model.
         path: Output ``.onnx`` file.
-        opset: ONNX opset. Defaults to 17.
+        opset: ONNX opset, from :data:`MIN_OPSET` to :data:`MAX_OPSET`
+            (:data:`MIN_INT8_OPSET` for int8). Defaults to 17.
         pad_to_multiple: See :class:`~segnet_tf.export.serving.SegmentationServingModule`.
         quantize: ``"none"`` or ``"int8"`` (static, calibrated; see module doc).
         representative_images: For ``"int8"``: a function returning the calibration
@@ -59,11 +88,15 @@ def export_onnx(
         ``path``.
 
     Raises:
-        ValueError: If tf2onnx (or for int8 onnxruntime) is not installed, or
-            ``quantize`` is unknown or ``"int8"`` has no representative images.
+        ValueError: If tf2onnx (or for int8 onnxruntime) is not installed, the opset
+            is out of range, or ``quantize`` is unknown or ``"int8"`` has no
+            representative images (all checked before anything is written).
     """
     if quantize not in ("none", "int8"):
         raise ValueError(f"Unknown ONNX quantization {quantize!r}; expected none or int8.")
+    problem = opset_problem(opset, quantize)
+    if problem is not None:
+        raise ValueError(f"opset={opset!r} cannot be exported; expected {problem}.")
     if quantize == "int8" and representative_images is None:
         raise ValueError("int8 quantization needs `representative_images` to calibrate on.")
     try:
@@ -73,7 +106,8 @@ def export_onnx(
             "ONNX export needs tf2onnx: pip install 'segnet_tf[onnx]' (tf2onnx, onnxruntime)."
         ) from err
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
+    remove_stale_temp_files(path.parent)  # of killed exports
     function, _ = frozen_serving_default(
         model, pad_to_multiple, builtin_only=True, scale=scale, domain_detector=domain_detector
     )
@@ -83,10 +117,10 @@ def export_onnx(
     if quantize == "none":
         write_bytes_atomic(path, proto.SerializeToString())
         return path
-    with tempfile.TemporaryDirectory(prefix=".onnx-int8-", dir=path.parent) as work:
-        float_path = Path(work) / "float.onnx"
+    with scratch_folder(path) as work:
+        float_path = work / "float.onnx"
         float_path.write_bytes(proto.SerializeToString())
-        quantized = Path(work) / "int8.onnx"
+        quantized = work / "int8.onnx"
         quantize_onnx_int8(float_path, quantized, representative_images)
         os.replace(quantized, path)
     return path

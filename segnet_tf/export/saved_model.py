@@ -9,7 +9,12 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from segnet_tf.atomic_files import remove_stale_staging_dirs, staging_dir_name
+from segnet_tf.atomic_files import (
+    make_folder,
+    remove_stale_staging_dirs,
+    remove_stale_temp_files,
+    staging_dir_name,
+)
 from segnet_tf.classes import ClassList
 from segnet_tf.export.portable import without_mc_dropout
 from segnet_tf.export.serving import SegmentationServingModule
@@ -113,13 +118,21 @@ def export_saved_model(
     target = model_dir / str(version)
     if target.exists():
         raise ValueError(f"{target} exists already; pass another version or remove it.")
-    model_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(model_dir)
 
     # A dot-prefixed temporary directory: TF Serving only loads all-digit names. Its
     # name holds this process's id, so the leftovers of killed exports are known.
     remove_stale_staging_dirs(model_dir, STAGING_PREFIX)
+    remove_stale_temp_files(model_dir)
     staging = model_dir / staging_dir_name(STAGING_PREFIX)
-    staging.mkdir()
+    try:
+        staging.mkdir()
+    except PermissionError as err:
+        raise PermissionError(
+            err.errno,
+            f"cannot write into {model_dir} ({err.strerror}); make that folder writable for "
+            "this user, or choose another output folder",
+        ) from err
     try:
         tf.saved_model.save(
             module,

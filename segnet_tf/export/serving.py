@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from segnet_tf.export.image_header import checked_image_sizes
 from segnet_tf.inference.domain import DomainDetector, encoder_model, pooled_statistics
 from segnet_tf.inference.tta import NO_TTA, TestTimeAugmentation, tta_probabilities
 from segnet_tf.training_scale import check_scale_mode, tf_working_size, to_size
@@ -234,6 +235,8 @@ class SegmentationServingModule(tf.Module):
         not a valid image, the request fails with ``InvalidArgument``.
         """
         image_bytes = _checked_image_bytes(image_bytes)
+        # The declared sizes, from the headers, before anything is decoded.
+        image_bytes = checked_image_sizes(image_bytes)
         first = tf.shape(_decode_rgb(image_bytes[0]))
 
         def decode(data):

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from segnet_tf.atomic_files import write_bytes_atomic
+from segnet_tf.atomic_files import make_folder, remove_stale_temp_files, write_bytes_atomic
 from segnet_tf.export.freeze import frozen_serving_default
 
 QUANTIZATIONS = ("none", "dynamic", "int8")
@@ -127,6 +127,53 @@ def convert_tflite(
     return converter.convert()
 
 
+TFLITE_IDENTIFIER = b"TFL3"  # bytes 4-8 of every TFLite flatbuffer
+
+
+def read_tflite_file(path: str | os.PathLike) -> bytes:
+    """A ``.tflite`` file's bytes, after checking that it is a whole TFLite model.
+
+    TensorFlow's interpreter trusts the offsets inside the file: a truncated model
+    crashed the process (a segmentation fault, no message), so the flatbuffer is
+    read here first, with Python's bounds checks: every table, vector and buffer of
+    the model must lie inside the file.
+
+    Args:
+        path: The ``.tflite`` file.
+
+    Returns:
+        The file's bytes, for ``tf.lite.Interpreter(model_content=...)``.
+
+    Raises:
+        ValueError: The file is empty, not a TFLite model, or truncated or damaged;
+            the message names it and says to export it again.
+    """
+    from tensorflow.lite.python import schema_py_generated as schema  # noqa: PLC0415
+
+    path = Path(path)
+    data = path.read_bytes()
+    again = "export it again (segnet export --format tflite)"
+    if len(data) < 8 or data[4:8] != TFLITE_IDENTIFIER:
+        raise ValueError(
+            f"{path}: not a TFLite model (a .tflite file starts with the identifier "
+            f"{TFLITE_IDENTIFIER.decode()} at byte 4; this file has {len(data)} bytes); {again}."
+        )
+    try:
+        model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+        # Large models keep their weights after the flatbuffer, at absolute offsets.
+        for buffer in model.buffers or []:
+            if buffer.offset > 1 and buffer.offset + buffer.size > len(data):
+                raise ValueError("a weight buffer ends past the end of the file")
+    except Exception as err:  # noqa: BLE001 - any failure to read the model means damage
+        raise ValueError(
+            f"{path}: truncated or damaged TFLite model: its {len(data):,} bytes do not hold "
+            f"the whole model (reading it failed: {type(err).__name__}); {again}."
+        ) from err
+    if not model.subgraphs:
+        raise ValueError(f"{path}: the TFLite model holds no graph; {again}.")
+    return data
+
+
 def export_tflite(
     model: keras.Model,
     path: str | os.PathLike,
@@ -163,6 +210,7 @@ def export_tflite(
         scale,
         domain_detector,
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
+    remove_stale_temp_files(path.parent)  # of killed exports
     write_bytes_atomic(path, data)
     return path

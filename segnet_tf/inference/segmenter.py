@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -23,6 +22,7 @@ from segnet_tf.inference.domain import (
 )
 from segnet_tf.inference.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
 from segnet_tf.inference.tta import NO_TTA, TestTimeAugmentation, tta_probabilities
+from segnet_tf.model_files import check_model_file
 from segnet_tf.models import has_mc_dropout, mc_predict
 from segnet_tf.models.presets import load_preset_model
 from segnet_tf.precision import with_precision
@@ -247,13 +247,11 @@ class Segmenter:
         Raises:
             ValueError: If the file is missing, not a ``.keras`` file or not loadable.
         """
-        path = Path(path)
         if is_preset_folder(path):
             return cls.from_preset(path, classes=classes, **kwargs)
+        path = check_model_file(path)  # missing, a folder, truncated: before Keras reads it
         if path.suffix != ".keras":
             raise ValueError(f"{path}: expected a Keras model file ending in '.keras'.")
-        if not path.is_file():
-            raise ValueError(f"{path}: model file not found.")
         # Importing segnet_tf.layers (via segnet_tf.models above) registers the custom
         # layers, so load_model needs no custom_objects.
         try:

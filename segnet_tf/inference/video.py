@@ -41,10 +41,8 @@ import contextlib
 import io
 import os
 import queue
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -52,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segnet_tf.atomic_files import atomic_path, write_bytes_atomic
+from segnet_tf.atomic_files import atomic_folder, atomic_path, write_bytes_atomic
 from segnet_tf.inference.segmenter import Segmenter
 from segnet_tf.visualize import mask_png_bytes, overlay
 
@@ -199,7 +197,11 @@ def _open_input(av, source, label: str):
         ) from err
     if not container.streams.video:
         container.close()
-        raise VideoError(f"{label}: the file holds no video stream.")
+        # (FFmpeg drops a video track without frames: a zero-frame MP4 ends here too.)
+        raise VideoError(
+            f"{label}: the file holds no video frames (no video stream, or one without "
+            "frames); expected a video with at least one frame."
+        )
     return container
 
 
@@ -406,7 +408,7 @@ def segment_video(
                     return _OverlayWriter(av, tmp_video, output_path, fps, size)
 
             tmp_masks = (
-                outputs.enter_context(_atomic_folder(masks_dir)) if masks_dir is not None else None
+                outputs.enter_context(atomic_folder(masks_dir)) if masks_dir is not None else None
             )
             count, size = _segment_frames(
                 segmenter,
@@ -431,32 +433,6 @@ def segment_video(
         output_path=output_path,
         masks_dir=masks_dir,
     )
-
-
-@contextlib.contextmanager
-def _atomic_folder(path: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; it replaces ``path`` on success.
-
-    A previous folder of the same name is swapped out (two renames) and deleted, so
-    masks of an earlier, longer run never mix with the new ones; on failure the
-    previous folder is left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tag = f"{os.getpid()}.{uuid.uuid4().hex}"
-    tmp = path.parent / f".{path.name}.{tag}.tmp"
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
-        old = path.parent / f".{path.name}.{tag}.old"
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 class _OutputThread:

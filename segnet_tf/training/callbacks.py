@@ -66,7 +66,10 @@ def read_history_csv(path: str | os.PathLike) -> list[dict[str, float]]:
     """
     if not os.path.exists(path):
         return []
-    fix = f"restore it or delete it (its epochs are then missing from {Path(path).name})"
+    fix = (
+        "restore it from a copy, or delete it and rerun the same command to resume with "
+        f"those epochs' values left empty in {Path(path).name} (--overwrite restarts the run)"
+    )
     try:
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
@@ -93,9 +96,22 @@ def read_history_csv(path: str | os.PathLike) -> list[dict[str, float]]:
 
 
 def history_columns(rows: list[dict[str, float]]) -> dict[str, list[float]]:
-    """Turn per-epoch rows into ``{metric: [value per epoch]}`` (like ``History``)."""
-    keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
+    """Turn per-epoch rows into ``{metric: [value per epoch]}`` (like ``History``).
+
+    A metric missing from a row (an epoch whose values were lost) is NaN there.
+    """
+    keys = list(dict.fromkeys(k for row in rows for k in row if k != "epoch"))
     return {k: [row.get(k, math.nan) for row in rows] for k in keys}
+
+
+def _padded(rows: list[dict[str, float]], epochs: int) -> list[dict[str, float]]:
+    """``rows`` with a values-less row for each epoch below ``epochs`` that it lacks.
+
+    A deleted (damaged) ``history.csv`` loses the values of the epochs before the
+    resume point, not the epochs: the run's backup says they were trained. Their rows
+    stay, empty, so that every epoch is listed once and in order.
+    """
+    return rows + [{"epoch": epoch} for epoch in range(len(rows), int(epochs))]
 
 
 class HistoryCSV(keras.callbacks.Callback):
@@ -128,8 +144,22 @@ class HistoryCSV(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self.first_epoch is None:
             # First epoch of this fit: keep what earlier (killed) runs completed.
-            self.rows = [r for r in read_history_csv(self.path) if r["epoch"] < epoch]
+            self.rows = _padded(read_history_csv(self.path), epoch)[:epoch]
             self.first_epoch = int(epoch)
+
+    def complete(self, epochs: int) -> list[dict[str, float]]:
+        """The rows of ``epochs`` epochs, read from the file, with an empty row for each
+        epoch it lacks (rewritten if so); see :func:`_padded`.
+
+        Args:
+            epochs: The epochs the run has completed.
+        """
+        rows = read_history_csv(self.path)
+        padded = _padded(rows, epochs)
+        if len(padded) != len(rows):
+            self.rows = padded
+            self._write()
+        return padded
 
     def on_epoch_end(self, epoch, logs=None):
         if _diverged(self.divergence):

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from segnet_tf.atomic_files import jsonable, write_json_atomic
+from segnet_tf.export.input_checks import check_class_count
 from segnet_tf.inference.tta import TestTimeAugmentation, tta_probabilities
 from segnet_tf.metrics import SegmentationEvaluator
 from segnet_tf.models import mc_predict
@@ -102,12 +103,7 @@ def evaluate_model(
         def probabilities_of(images):
             return np.asarray(model(images.numpy(), training=False), np.float32)
 
-    outputs = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
-    if outputs is not None and outputs != num_classes:
-        raise ValueError(
-            f"model {model.name!r} predicts {outputs} classes but the data set has "
-            f"{num_classes}; expected the same number."
-        )
+    check_class_count(model, num_classes)
     evaluator = SegmentationEvaluator(
         num_classes, ignore_class=ignore_class, class_names=class_names, boundary=boundary
     )

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from segnet_tf.commands.adjustment import DEFAULT_TAUS, SELECTION_METRICS
+from segnet_tf.export.input_checks import check_class_count
 from segnet_tf.metrics.confusion import confusion_matrix, scores_from_confusion
 from segnet_tf.models.logit_adjustment import base_logits, class_prior_offsets
 
@@ -54,6 +55,7 @@ def sweep_logit_adjustment(
         raise ValueError(
             f"{offsets[0].size} class frequencies for a data set of {num_classes} classes."
         )
+    check_class_count(model, num_classes)
     logits_model = keras.Model(model.input, base_logits(model))
     matrices = [np.zeros((num_classes, num_classes), np.int64) for _ in taus]
     progbar = keras.utils.Progbar(steps, verbose=verbose, unit_name="batch")

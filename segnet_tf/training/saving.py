@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from segnet_tf.model_files import check_model_file
+
 
 def register_custom_objects() -> None:
     """Import the modules whose Keras objects a trained ``.keras`` file references.
@@ -33,9 +35,7 @@ def load_trained_model(path: str | os.PathLike, compile: bool = True):
     import keras
 
     register_custom_objects()
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ValueError(f"{path}: no such model file.")
+    path = os.fspath(check_model_file(path))
     try:
         return keras.models.load_model(path, compile=compile)
     except Exception as err:  # Keras/zipfile/h5py raise many types for a bad file.

@@ -53,7 +53,6 @@ from segnet_tf.training.callbacks import (
     TensorBoardScalars,
     history_columns,
     read_best_info,
-    read_history_csv,
 )
 from segnet_tf.training.distribute import (
     is_multi_worker,
@@ -223,6 +222,7 @@ def training_stream(config: TrainConfig, data: PreparedData, skip_steps: int = 0
         image_size=scaled_size(config.image_size, config.input_scale),
         batch_size=config.batch_size,
         augment=config.augment,
+        camera_augment=config.camera_augment,
         scale_range=config.scale_range,
         seed=config.seed,
         void_id=data.classes.void_id,
@@ -540,11 +540,14 @@ def finish(
 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    rows = read_history_csv(run_dir / run_files.HISTORY)
+    saved = callbacks.backup.last_saved
+    # Every epoch the backup says was trained, also those of a deleted history.csv.
+    rows = callbacks.history.complete(saved.epochs_completed if saved else 0)
     history = history_columns(rows)
     model = with_input_scale(model, config.input_scale)
     save_atomic(run_dir / run_files.FINAL_MODEL, model.save, ".keras")
-    plot_training_curves(history, run_dir / run_files.CURVES)
+    if history:  # (none when every epoch's values were lost with a deleted history.csv)
+        plot_training_curves(history, run_dir / run_files.CURVES)
     best = read_best_info(run_dir / run_files.BEST_INFO) or {}
     early = callbacks.early_stopping
     metrics = {

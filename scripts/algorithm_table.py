@@ -1,0 +1,196 @@
+"""One Markdown table comparing trained models, read from their run folders.
+
+For the comparison of algorithms at the same budget (``scripts/compare_algorithms.sh``):
+each run folder holds the run's ``config.json``, the test scores ``segnet evaluate``
+wrote (``eval-test/metrics.json``, or ``--eval-dir``) and the training times
+``scripts/train_camvid.sh`` logged (``train_time.tsv``). One row per run: model,
+width, parameters, GFLOPs of one 360x480 image (the convolutions, at the run's input
+scale), seconds per training epoch (validation included) over every logged training
+call, the network's ms per test image, test G / C / mIoU / BF and each class's IoU,
+in percent. Below the table: the CPUs the times come from and the command behind each
+row. Nothing in it is typed by hand, so the table in the docs regenerates from the
+run folders.
+
+Example:
+
+    python scripts/algorithm_table.py runs/fcn8s runs/unet runs/segnet --out table.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+SCRIPTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(1, str(SCRIPTS.parent))
+
+from compare_runs import SCORES, read_metrics, score_table  # noqa: E402
+
+TEST_SIZE = (360, 480)  # CamVid's frames, which `segnet evaluate` scores.
+
+
+class RunCost(NamedTuple):
+    """What a run's network costs: its size, compute and times."""
+
+    params: int
+    gflops: float
+    seconds_per_epoch: float | None
+    cpus: tuple[str, ...]
+    ms_per_image: float | None
+
+
+def read_train_times(run: Path) -> tuple[float | None, tuple[str, ...]]:
+    """Seconds per epoch over the calls logged in ``train_time.tsv``, and their CPUs.
+
+    Each line: when, CPU, epochs before, epochs after, seconds. A call that trained
+    no epoch (the run was already finished) adds nothing.
+    """
+    file = run / "train_time.tsv"
+    if not file.is_file():
+        return None, ()
+    seconds, epochs, cpus = 0.0, 0, []
+    for number, line in enumerate(file.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 5:
+            raise ValueError(
+                f"{file}, line {number}: expected 5 tab-separated fields (when, CPU, "
+                f"epochs before, epochs after, seconds); got {len(fields)}"
+            )
+        done = int(fields[3]) - int(fields[2])
+        if done > 0:
+            seconds += float(fields[4])
+            epochs += done
+            if fields[1] not in cpus:
+                cpus.append(fields[1])
+    return (seconds / epochs if epochs else None), tuple(cpus)
+
+
+def network_cost(config: dict, num_classes: int) -> tuple[int, float]:
+    """Parameters and GFLOPs per 360x480 image of the network ``config`` trains."""
+    from benchmarks.flops import conv_flops_per_image
+    from segnet_tf.models import get_model
+
+    scale = config.get("input_scale", 1.0)
+    shape = (round(TEST_SIZE[0] * scale), round(TEST_SIZE[1] * scale), 3)
+    model = get_model(config["model"], num_classes, width=config["width"], input_shape=shape)
+    return model.count_params(), conv_flops_per_image(model) / 1e9
+
+
+def read_config(run: Path) -> dict:
+    """The run's ``config.json``."""
+    file = run / "config.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} not found: pass run folders of `segnet train`")
+    return json.loads(file.read_text())
+
+
+def run_cost(run: Path, config: dict, metrics: dict) -> RunCost:
+    """The :class:`RunCost` of one run folder."""
+    params, gflops = network_cost(config, len(metrics["per_class"]["name"]))
+    seconds, cpus = read_train_times(run)
+    per_image = metrics.get("seconds_per_image")
+    return RunCost(params, gflops, seconds, cpus, None if per_image is None else 1e3 * per_image)
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def format_table(
+    runs: list[Path], configs: list[dict], costs: list[RunCost], metrics, eval_dir: str
+) -> str:
+    """The Markdown table, the CPUs and the commands."""
+    columns, values = score_table(metrics)
+    head = ["model", "width", "params (M)", "GFLOPs", "s / epoch", "ms / image", *columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for config, cost, row in zip(configs, costs, values, strict=True):
+        cells = [
+            f"`{config['model']}`",
+            f"{config['width']:g}",
+            f"{cost.params / 1e6:.2f}",
+            f"{cost.gflops:.2f}",
+            _number(cost.seconds_per_epoch, 1),
+            _number(cost.ms_per_image, 1),
+            *(_number(v, 1) for v in row),  # A class absent from the images: "-".
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    cpus = sorted({cpu for cost in costs for cpu in cost.cpus})
+    lines += [
+        "",
+        f"Scores in percent from each run's `{eval_dir}/metrics.json` ({', '.join(SCORES)}, "
+        "then each class's IoU). GFLOPs: "
+        f"the convolutions of one {TEST_SIZE[0]}x{TEST_SIZE[1]} image at the run's input "
+        "scale. s / epoch: training calls' wall time over the epochs they trained, "
+        "validation, start-up and the final evaluation included (a long run spreads them "
+        "thin). ms / image: the network's mean time per test image "
+        "(`segnet evaluate`, batch 1).",
+        "",
+        f"CPUs: {'; '.join(cpus) if cpus else 'not logged'}.",
+        "",
+        "Commands: each run's resolved configuration reproduces its training (add "
+        "`--run-dir` to train a copy elsewhere); `scripts/train_camvid.sh` then adjusted "
+        "and evaluated it.",
+        "",
+    ]
+    for run, config in zip(runs, configs, strict=True):
+        lines.append(f"- `{config['model']}`: `segnet train --config {run}/config.json`")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders of `segnet train`")
+    parser.add_argument(
+        "--eval-dir", default="eval-test", help="a run folder's evaluation (default eval-test)"
+    )
+    parser.add_argument("--out", type=Path, help="write the table here (default: print it)")
+    args = parser.parse_args(argv)
+    try:
+        metrics = [read_metrics(run, args.eval_dir) for run in args.runs]
+        configs = [read_config(run) for run in args.runs]
+        costs = [
+            run_cost(run, config, m)
+            for run, config, m in zip(args.runs, configs, metrics, strict=True)
+        ]
+        table = format_table(args.runs, configs, costs, metrics, args.eval_dir)
+    except (OSError, ValueError) as error:
+        print(f"algorithm_table.py: {error}", file=sys.stderr)
+        return 2
+    except KeyError as error:
+        print(
+            f"algorithm_table.py: no {error} entry; pass run folders of `segnet train` "
+            "evaluated by `segnet evaluate`",
+            file=sys.stderr,
+        )
+        return 2
+    if args.out is None:
+        print(table, end="")
+    else:
+        write_atomic(args.out, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
