@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from segnet_tf._compat import build_compiled_state
 from segnet_tf.atomic_files import remove_stale_temp_files, save_atomic, write_json_atomic
-from segnet_tf.commands.training import TrainConfig
+from segnet_tf.config.training import TrainConfig
 from segnet_tf.data import make_eval_pipeline, make_training_pipeline, median_frequency_weights
 from segnet_tf.data_sources import count_examples, load_split
 from segnet_tf.layers.resize import scaled_length
