@@ -157,7 +157,7 @@ def keras_model_file(name: str, folder: Path) -> Path:
     if name == "preset":
         from segnet_tf.inference import PRESETS_DIR
 
-        return PRESETS_DIR / f"{PRESET}.keras"
+        return PRESETS_DIR / PRESET / "model.keras"
     import keras
 
     import segnet_tf

@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (1, HEIGHT, WIDTH, 3), dtype=np.uint8)
     calibration = lambda: iter(rng.integers(0, 256, (4, HEIGHT, WIDTH, 3), dtype=np.uint8))  # noqa: E731
-    preset = load_trained_model(PRESETS_DIR / "camvid_segnet.keras", compile=False)
+    preset = load_trained_model(PRESETS_DIR / "camvid_segnet" / "model.keras", compile=False)
     variants = {"as exported": preset, "stand-ins": with_stand_ins(preset)}
     runners = {}
     with tempfile.TemporaryDirectory() as folder:

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from segnet_tf.commands.model_arg import model_file
     from segnet_tf.data import make_eval_pipeline
     from segnet_tf.data_sources import load_split
-    from segnet_tf.inference.test_time import TestTimeAugmentation, tta_probabilities
+    from segnet_tf.inference.tta import TestTimeAugmentation, tta_probabilities
     from segnet_tf.training.evaluate import evaluate_model
     from segnet_tf.training.saving import load_trained_model
 

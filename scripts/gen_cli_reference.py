@@ -49,10 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     """`segnet`'s parser, built without importing TensorFlow (as the entry point does)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    import segnet_tf_cli
-
-    # What the entry point sets before importing the package: no public API, no TensorFlow.
-    segnet_tf_cli.api_deferred = True
+    # `import segnet_tf` loads no TensorFlow (its API loads on first use).
     from segnet_tf.cli import build_parser
 
     return build_parser()

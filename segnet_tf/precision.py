@@ -120,7 +120,9 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
     # A plain functional model (an older .keras file): clone it and set each layer's policy.
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    for layer in copy._flatten_layers(include_self=False):  # no public walk of nested layers
-        if not isinstance(layer, keras.layers.InputLayer):
+    from segnet_tf.models.graph import all_layers  # noqa: PLC0415 - imports Keras
+
+    for layer in all_layers(copy):
+        if layer is not copy and not isinstance(layer, keras.layers.InputLayer):
             layer.dtype_policy = "mixed_bfloat16"
     return copy

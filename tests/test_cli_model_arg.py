@@ -18,7 +18,7 @@ def test_paths_are_files_and_words_are_presets(tmp_path):
     existing = tmp_path / "plainname"
     existing.write_text("")
     assert preset_name(str(existing)) is None
-    assert model_file("camvid_segnet") == str(PRESETS_DIR / "camvid_segnet.keras")
+    assert model_file("camvid_segnet") == str(PRESETS_DIR / "camvid_segnet" / "model.keras")
     assert model_file("runs/x/best.keras") == "runs/x/best.keras"
 
 

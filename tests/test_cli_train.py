@@ -321,10 +321,13 @@ def test_evaluate_bayesian_model_by_monte_carlo_dropout(tmp_path, capsys):
     assert metrics["mc_samples"] == 3 and metrics["num_images"] == 2
 
 
-def test_flip_averaged_logits_are_mirror_symmetric():
+def test_flip_averaged_probabilities_are_mirror_symmetric():
     import keras
 
-    from segnet_tf.training.evaluate import flip_averaged_logits
+    from segnet_tf.inference.tta import tta_probabilities
+
+    def flip_averaged(model, images):
+        return tta_probabilities(model, images, "flip")
 
     # A horizontal edge detector: its output changes sign under a mirror image.
     inputs = keras.Input((None, None, 3))
@@ -334,16 +337,16 @@ def test_flip_averaged_logits_are_mirror_symmetric():
     asymmetric = keras.Model(inputs, edges)
     images = np.random.default_rng(0).uniform(0, 255, (2, 5, 7, 3)).astype("float32")
     mirror = images[:, :, ::-1]
-    averaged = np.asarray(flip_averaged_logits(asymmetric, images))
-    averaged_of_mirror = np.asarray(flip_averaged_logits(asymmetric, mirror))
+    averaged = np.asarray(flip_averaged(asymmetric, images))
+    averaged_of_mirror = np.asarray(flip_averaged(asymmetric, mirror))
     np.testing.assert_allclose(averaged_of_mirror, averaged[:, :, ::-1], rtol=1e-5, atol=1e-4)
-    plain = np.asarray(asymmetric(images))
+    plain = np.asarray(keras.ops.softmax(asymmetric(images)))
     assert not np.allclose(plain, averaged, atol=1e-2)  # it did average something
     # A model that is already mirror-symmetric is left as it is.
     pointwise = keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs))
     np.testing.assert_allclose(
-        np.asarray(flip_averaged_logits(pointwise, images)),
-        np.asarray(pointwise(images)),
+        np.asarray(flip_averaged(pointwise, images)),
+        np.asarray(keras.ops.softmax(pointwise(images))),
         rtol=1e-5,
         atol=1e-4,
     )

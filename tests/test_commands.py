@@ -32,6 +32,7 @@ from segnet_tf.data_sources import (
     normalize_split,
     register_data_source,
 )
+from segnet_tf.models.graph import all_layers
 from segnet_tf.training import TrainConfig
 
 # Non-default values of every command's fields.
@@ -175,7 +176,7 @@ def test_adjust_in_python_equals_the_cli_and_recomputes_batch_norm(synthetic_run
     def moving_means(model):
         return [
             np.array(layer.moving_mean)
-            for layer in model._flatten_layers()
+            for layer in all_layers(model)
             if isinstance(layer, keras.layers.BatchNormalization)
         ]
 

@@ -10,7 +10,7 @@ import pytest
 
 import segnet_tf
 from segnet_tf.cli import main
-from segnet_tf.commands.training import _FIELD_CHECKS, MIN_WIDTH_EXCLUSIVE, TrainConfig
+from segnet_tf.commands.training import MIN_WIDTH_EXCLUSIVE, TrainConfig
 from segnet_tf.config_fields import ConfigError
 
 TINY = [
@@ -96,7 +96,7 @@ BAD_VALUES = [
 
 
 def test_every_field_has_a_check():
-    assert list(_FIELD_CHECKS) == [f.name for f in dataclasses.fields(TrainConfig)]
+    assert list(TrainConfig.field_checks()) == [f.name for f in dataclasses.fields(TrainConfig)]
 
 
 @pytest.mark.parametrize("field, value", BAD_VALUES)

@@ -295,7 +295,7 @@ def test_upload_limit_matches_the_streamlit_config():
 
 
 def test_test_time_augmentation_toggle_segments_with_it(monkeypatch, models, camvid):
-    from segnet_tf.inference.test_time import CAMVID_VAL_CHOICE
+    from segnet_tf.inference.tta import CAMVID_VAL_CHOICE
 
     app = start(monkeypatch, models["segnet_basic"], camvid)
     app.multiselect(key="samples").set_value(["camvid:frame1.png"]).run()
@@ -318,7 +318,7 @@ def test_the_preset_flags_a_cat_and_not_a_camvid_frame(monkeypatch):
     folder = find_camvid_dir()
     if folder is None:
         pytest.skip("CamVid not found")
-    preset = Path(segnet_tf.inference.PRESETS_DIR) / "camvid_segnet.keras"
+    preset = Path(segnet_tf.inference.PRESETS_DIR) / "camvid_segnet" / "model.keras"
     app = start(monkeypatch, preset)
     cat = ("cat.jpg", jpeg(skimage_data.chelsea()), "image/jpeg")
     app.file_uploader(key="images").set_value([cat]).run()

@@ -157,8 +157,9 @@ def test_default_model_source(tmp_path, monkeypatch):
     monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)
     absent = ds.default_model_source({})
     assert absent.path is None and "camvid_segnet" in absent.problem
-    (tmp_path / "camvid_segnet.keras").write_bytes(b"x")
-    assert ds.default_model_source({}).path == tmp_path / "camvid_segnet.keras"
+    (tmp_path / "camvid_segnet").mkdir()
+    (tmp_path / "camvid_segnet" / "model.keras").write_bytes(b"x")
+    assert ds.default_model_source({}).path == tmp_path / "camvid_segnet" / "model.keras"
 
 
 def test_store_uploaded_model_is_content_addressed(tmp_path):

@@ -206,8 +206,8 @@ def test_from_file_reads_sidecar_classes(tiny_model, tmp_path):
 def test_from_preset(tiny_model, tmp_path):
     with pytest.raises(ValueError, match="Available presets: none"):
         Segmenter.from_preset("camvid", presets_dir=tmp_path)
-    tiny_model.save(tmp_path / "camvid.keras")
-    assert list_presets(tmp_path) == ["camvid"]
+    tiny_model.save_to_preset(tmp_path / "camvid")
+    assert list(list_presets(tmp_path)) == ["camvid"]
     assert Segmenter.from_preset("camvid", presets_dir=tmp_path).num_classes == 11
     with pytest.raises(ValueError, match="Unknown preset 'nope'.*Available presets: camvid"):
         Segmenter.from_preset("nope", presets_dir=tmp_path)

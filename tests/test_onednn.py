@@ -46,9 +46,7 @@ def test_nothing_is_set_once_tensorflow_is_loaded(tmp_path, monkeypatch):
 
 PREPARE = """
 import json, os, sys
-import segnet_tf_cli
-segnet_tf_cli.api_deferred = True  # as the `segnet` command starts: no TensorFlow yet
-from segnet_tf import onednn
+from segnet_tf import onednn  # as the `segnet` command starts: no TensorFlow yet
 assert "tensorflow" not in sys.modules
 settings = onednn.prepare_inference_process(sys.argv[1])
 names = (onednn.ONEDNN_ENV, onednn.FROZEN_WEIGHTS_ENV)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from segnet_tf.data import CAMVID_CLASSES
-from segnet_tf.inference import PRESETS_DIR, Segmenter
-from segnet_tf.inference.segmenter import list_presets
+from segnet_tf.inference import PRESETS_DIR, Segmenter, list_presets
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +17,7 @@ def camvid_segmenter():
 
 def test_camvid_preset_is_bundled_with_its_provenance():
     assert "camvid_segnet" in list_presets()
-    metadata = json.loads((PRESETS_DIR / "camvid_segnet.json").read_text())
+    metadata = json.loads((PRESETS_DIR / "camvid_segnet" / "model.json").read_text())
     assert metadata["classes"]["names"] == list(CAMVID_CLASSES.names)
     assert metadata["trained_with"]
     assert set(metadata["test_scores"]) == {
@@ -28,7 +27,7 @@ def test_camvid_preset_is_bundled_with_its_provenance():
         "boundary_f1",
     }
     # A few MB, as a package file should be.
-    assert (PRESETS_DIR / "camvid_segnet.keras").stat().st_size < 20e6
+    assert (PRESETS_DIR / "camvid_segnet" / "model.keras").stat().st_size < 20e6
 
 
 def test_camvid_preset_segments_a_street_scene(camvid_segmenter):
@@ -57,7 +56,7 @@ def test_camvid_preset_scores_on_camvid_test_frames(camvid_segmenter):
         pytest.skip("CamVid not found (SEGNET_CAMVID_DIR unset, none beside the checkout)")
     from PIL import Image
 
-    recorded = json.loads((PRESETS_DIR / "camvid_segnet.json").read_text())["test_scores"]
+    recorded = json.loads((PRESETS_DIR / "camvid_segnet" / "model.json").read_text())["test_scores"]
     segmenter = camvid_segmenter
     evaluator = SegmentationEvaluator(11, ignore_class=11, boundary=False)
     for image_path, mask_path in camvid_split_pairs(data_dir, "test")[::50]:

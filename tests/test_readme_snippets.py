@@ -58,6 +58,7 @@ DOCS_ORDER = [
     "guide/training.md",
     "guide/evaluation.md",
     "guide/inference.md",
+    "guide/presets.md",
     "guide/photos.md",
     "guide/export.md",
     "guide/demo.md",

@@ -1,9 +1,9 @@
 """The `segnet` command line: one subcommand a module in this package.
 
 Each subcommand module defines `HELP` (one line), `add_arguments(parser)` and
-`run(args) -> int`, and imports TensorFlow only inside `run`. Started through its entry
-point (`segnet_tf_cli.py`), `segnet --help` therefore imports no TensorFlow and answers
-at once; before running a subcommand, `main` imports `segnet_tf`'s API with
+`run(args) -> int`, and imports TensorFlow only inside `run`. `import segnet_tf` loads
+no TensorFlow either (its API loads on first use), so `segnet --help` answers at
+once; before running a subcommand, `main` imports `segnet_tf`'s API with
 TensorFlow's start-up logs hidden (see `segnet_tf.cli.tf_logs`).
 """
 

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_results(result.metrics))
     seconds = result.metrics.get("seconds_per_image")
     if seconds is not None:
-        from segnet_tf.inference.test_time import TestTimeAugmentation  # imports TF
+        from segnet_tf.inference.tta import TestTimeAugmentation  # imports TF
 
         tta = TestTimeAugmentation.parse(result.metrics["tta"])
         passes = f"{tta.passes} pass{'es' if tta.passes > 1 else ''}"

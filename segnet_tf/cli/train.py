@@ -15,7 +15,7 @@ Examples:
 import argparse
 import sys
 
-from segnet_tf.commands.training import add_config_arguments, config_from_args, train
+from segnet_tf.commands.training import add_config_arguments, config_from_args
 
 HELP = "train a model (resumes interrupted runs)"
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     # Every value is checked here, before anything is written to the run folder.
     config = config_from_args(args)
     # Imported here: segnet_tf.training imports TensorFlow, which `segnet --help` must not.
-    from segnet_tf.training import TrainingDivergedError
+    from segnet_tf.training import TrainingDivergedError, train
 
     try:
         result = train(config, overwrite=args.overwrite)

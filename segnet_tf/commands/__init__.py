@@ -21,7 +21,8 @@ outputs, so that ``Config.load(path)`` repeats the call. The ``segnet`` subcomma
 are generated from the same dataclasses: one field, one flag.
 
 Importing this package imports no TensorFlow (the ``segnet`` parser reads the
-configs); each function imports it when called.
+configs); each function imports it when called, and ``train`` (the trainer's own
+:func:`segnet_tf.training.train`) is imported when first used.
 """
 
 from segnet_tf.commands.adjustment import AdjustConfig, AdjustResult, adjust
@@ -29,7 +30,7 @@ from segnet_tf.commands.calibration import CalibrateConfig, CalibrateResult, cal
 from segnet_tf.commands.evaluation import EvaluateConfig, EvaluateResult, evaluate
 from segnet_tf.commands.exporting import ExportConfig, ExportResult, export
 from segnet_tf.commands.prediction import PredictConfig, PredictResult, predict
-from segnet_tf.commands.training import TrainConfig, train
+from segnet_tf.config.training import TrainConfig
 
 __all__ = [
     "TrainConfig",
@@ -50,3 +51,14 @@ __all__ = [
     "CalibrateResult",
     "calibrate",
 ]
+
+
+def __getattr__(name: str):
+    # `train` is segnet_tf.training.train itself, which imports TensorFlow: it is
+    # imported when first asked for, so that the parser's import of this package
+    # stays light (PEP 562).
+    if name == "train":
+        from segnet_tf.training.trainer import train
+
+        return train
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,15 +29,12 @@ from segnet_tf.commands.model_data import (
     resolve_data_source,
     split_check,
 )
+from segnet_tf.config.adjustment import DEFAULT_TAUS, SELECTION_METRICS
 from segnet_tf.config_fields import CommandConfig, ConfigError
 from segnet_tf.data_sources import load_split, normalize_split
 
 CONFIG_FILE = "adjust_config.json"
 SWEEP_FILE = "logit_adjustment.json"
-# Candidate strengths tau of the sweep (0 = the model as trained), and the scores
-# that can choose among them (segnet_tf.training.logit_adjustment).
-DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
-SELECTION_METRICS = ("mean_iou", "class_average_accuracy", "global_accuracy")
 
 
 def _taus_check(value: Any) -> str | None:

@@ -139,7 +139,7 @@ class EvaluateConfig(CommandConfig):
                 "not both",
             )
         if self.tta is not None and self.mc_samples > 0:
-            from segnet_tf.inference.test_time import TestTimeAugmentation
+            from segnet_tf.inference.tta import TestTimeAugmentation
 
             if not TestTimeAugmentation.parse(self.tta).is_identity:
                 raise ConfigError(

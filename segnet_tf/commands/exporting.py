@@ -147,7 +147,7 @@ class ExportConfig(CommandConfig):
             if problem is not None:
                 raise ConfigError("opset", self.opset, problem)
         if self.tta is not None:
-            from segnet_tf.inference.test_time import TestTimeAugmentation
+            from segnet_tf.inference.tta import TestTimeAugmentation
 
             if self.format != "saved_model":
                 raise ConfigError(

@@ -1,43 +1,37 @@
 """The MODEL argument of `segnet predict`, `export` and `evaluate`: a file or a preset.
 
 A `.keras` path (anything ending in `.keras`, containing a path separator, or
-naming an existing file) is a model file; any other word is the name of a model
-bundled in `segnet_tf/presets/`, so that `segnet predict camvid_segnet photo.jpg`
-works on a fresh install without knowing where the package lives.
+naming an existing file) is a model file, a preset folder stands for its `model.keras`;
+any other word is the name of a preset bundled in `segnet_tf/presets/` (see
+`segnet_tf.preset_folders`), so that `segnet predict camvid_segnet photo.jpg` works on
+a fresh install without knowing where the package lives.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from segnet_tf import config_fields as cf
-
-# The same folder as segnet_tf.inference.segmenter.PRESETS_DIR, computed here so that
-# building the parser does not import TensorFlow.
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
-
-
-def preset_names() -> list[str]:
-    """Names of the bundled presets, sorted."""
-    return sorted(path.stem for path in PRESETS_DIR.glob("*.keras"))
+from segnet_tf.preset_folders import (
+    MODEL_FILE,
+    PRESETS_DIR,  # noqa: F401 - where the names are looked up, for callers
+    is_preset_folder,
+    names_a_folder,
+    preset_folder,
+    preset_names,
+)
 
 
 def model_help() -> str:
     """Help text of a MODEL argument, naming the bundled presets."""
     names = ", ".join(preset_names()) or "none installed"
-    return f"a .keras model file, or the name of a bundled preset ({names})"
+    return f"a .keras model file, a preset folder, or the name of a bundled preset ({names})"
 
 
 def preset_name(model_arg: str) -> str | None:
-    """The preset that ``model_arg`` names, or None when it is a model file path."""
-    separators = [os.path.sep] + ([os.path.altsep] if os.path.altsep else [])
-    is_path = (
-        model_arg.endswith(".keras")
-        or any(sep in model_arg for sep in separators)
-        or os.path.exists(model_arg)
-    )
+    """The preset that ``model_arg`` names, or None when it is a file or folder path."""
+    is_path = model_arg.endswith(".keras") or names_a_folder(model_arg)
     return None if is_path else model_arg
 
 
@@ -45,22 +39,20 @@ def model_file(model_arg: str) -> str:
     """The ``.keras`` file that ``model_arg`` stands for.
 
     Args:
-        model_arg: A model file path or a preset name.
+        model_arg: A model file path, a preset folder or a preset name.
 
     Raises:
         ValueError: If it names no bundled preset (the message lists them).
     """
+    if is_preset_folder(model_arg):
+        return os.path.join(model_arg, MODEL_FILE)
     name = preset_name(model_arg)
     if name is None:
         return model_arg
-    path = PRESETS_DIR / f"{name}.keras"
-    if not path.is_file():
-        names = ", ".join(preset_names()) or "none are installed"
-        raise ValueError(
-            f"Unknown preset {name!r} in {PRESETS_DIR} (and not a .keras file). "
-            f"Available presets: {names}."
-        )
-    return str(path)
+    try:
+        return str(preset_folder(name) / MODEL_FILE)
+    except ValueError as err:
+        raise ValueError(f"{err} (And {name!r} is not a .keras file.)") from None
 
 
 def load_segmenter(model_arg: str, **kwargs):
@@ -74,7 +66,7 @@ def load_segmenter(model_arg: str, **kwargs):
 
     name = preset_name(model_arg)
     if name is None:
-        return Segmenter.from_file(model_arg, **kwargs)
+        return Segmenter.from_file(model_arg, **kwargs)  # a file or a preset folder
     return Segmenter.from_preset(name, **kwargs)
 
 

@@ -47,7 +47,7 @@ def tta_check(value: Any, empty_fix: str = "write none for one pass") -> str | N
     if isinstance(value, str) and not value.strip():
         # Not "no augmentation": `--tta "$UNSET"` must not silently change a result.
         return f"{expected}; an empty value is refused: {empty_fix}"
-    from segnet_tf.inference.test_time import TestTimeAugmentation  # imports TF
+    from segnet_tf.inference.tta import TestTimeAugmentation  # imports TF
 
     try:
         TestTimeAugmentation.parse(value)

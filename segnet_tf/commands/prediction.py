@@ -140,7 +140,7 @@ class PredictConfig(CommandConfig):
 
     def check_fields(self) -> None:
         if self.tta is not None and self.mc_samples is not None:
-            from segnet_tf.inference.test_time import TestTimeAugmentation
+            from segnet_tf.inference.tta import TestTimeAugmentation
 
             if not TestTimeAugmentation.parse(self.tta).is_identity:
                 raise ConfigError(

@@ -20,9 +20,9 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from segnet_tf.classes import CAMVID_CLASSES
+from segnet_tf.config.splits import SEGNET_LAYOUT, normalize_split
 from segnet_tf.data import folders, image_io
 from segnet_tf.data.image_io import DataError
-from segnet_tf.data_sources import SEGNET_LAYOUT, normalize_split
 
 CAMVID_ENV = "SEGNET_CAMVID_DIR"
 CAMVID_SHAPE = (360, 480)

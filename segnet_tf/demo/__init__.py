@@ -1,12 +1,12 @@
 """The interactive demo: a Streamlit page (``page.py``) and everything it needs.
 
 ``segnet demo`` (or ``streamlit run demo/app.py`` in a checkout) serves ``page.py``,
-the only module here that imports Streamlit. The page reaches the rest of the package
-through this module alone: images (:mod:`~segnet_tf.demo.images`), samples
+the only module here that imports Streamlit. The page imports what it uses by name
+from the modules here: images (:mod:`~segnet_tf.demo.images`), samples
 (:mod:`~segnet_tf.demo.samples`), the model (:mod:`~segnet_tf.demo.models`), one
 prediction as shown (:mod:`~segnet_tf.demo.results`), video clips
 (:mod:`~segnet_tf.demo.clips`) and the drawing functions of
-:mod:`segnet_tf.visualize`.
+:mod:`segnet_tf.visualize`. This module gathers their names for scripts and tests.
 """
 
 from pathlib import Path

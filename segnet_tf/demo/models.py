@@ -12,6 +12,7 @@ from segnet_tf.atomic_files import remove_stale_temp_files, write_bytes_atomic
 from segnet_tf.classes import parse_class_list
 from segnet_tf.inference import PRESETS_DIR, Segmenter
 from segnet_tf.precision import auto_precision
+from segnet_tf.preset_folders import MODEL_FILE
 
 MODEL_ENV = "SEGNET_DEMO_MODEL"
 """Environment variable naming the ``.keras`` file the demo opens with."""
@@ -47,7 +48,7 @@ def default_model_source(environ: dict[str, str] | None = None) -> ModelSource:
         if path.is_file():
             return ModelSource(path, f"{path.name} (from ${MODEL_ENV})")
         return ModelSource(None, configured, f"${MODEL_ENV}={configured}: no such model file.")
-    path = PRESETS_DIR / f"{DEFAULT_PRESET}.keras"
+    path = PRESETS_DIR / DEFAULT_PRESET / MODEL_FILE
     if path.is_file():
         return ModelSource(path, "Bundled CamVid SegNet")
     return ModelSource(

@@ -2,7 +2,7 @@
 
 Served by ``segnet demo`` (``streamlit run`` of this file) or, in a source checkout, by
 ``streamlit run demo/app.py``. This is the only module of the package that imports
-Streamlit; it lays out the page and reaches everything else through ``segnet_tf.demo``.
+Streamlit; it lays out the page and imports what it uses from the modules of ``segnet_tf.demo``.
 Models are cached as resources (one loaded, warmed-up copy shared by all sessions),
 per-image results as data (copies keyed by the model and the image's pixels).
 """
@@ -20,8 +20,58 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from segnet_tf import demo as sd
-from segnet_tf.inference.test_time import CAMVID_VAL_CHOICE as TTA
+from segnet_tf.demo.clips import (
+    CLIP_TYPES,
+    DEFAULT_CLIP_FRAMES,
+    MAX_CLIP_FRAMES,
+    ClipInputError,
+    ClipResult,
+    segment_clip,
+)
+from segnet_tf.demo.images import (
+    IMAGE_TYPES,
+    MAX_UPLOAD_MB,
+    WORKING_MAX_SIDE,
+    ImageInputError,
+    InputImage,
+    decode_image_bytes,
+)
+from segnet_tf.demo.models import (
+    ModelInfo,
+    ModelRef,
+    default_model_source,
+    describe_model,
+    load_segmenter,
+    store_uploaded_model,
+)
+from segnet_tf.demo.results import (
+    Analysis,
+    ClassShare,
+    class_entries,
+    class_shares,
+    domain_notice,
+    png_bytes,
+    segment,
+    stem,
+)
+from segnet_tf.demo.samples import Sample, camvid_hint, list_samples, load_sample
+from segnet_tf.image_decoding import FORMAT_NAMES
+from segnet_tf.inference import Segmenter
+from segnet_tf.inference.tta import CAMVID_VAL_CHOICE as TTA
+from segnet_tf.visualize import (
+    FeatureMaps,
+    InsideSegNet,
+    colorize,
+    colorize_scalar_map,
+    highlight_class,
+    mask_png_bytes,
+    overlay,
+    pick_channels,
+    render_panels,
+    split_view,
+    with_colorbar,
+    zoom_panels,
+)
 
 _LEGEND_CSS = """<style>
 .segnet-legend {display: grid; grid-template-columns: 1fr; gap: 4px; font-size: 0.9rem;}
@@ -44,59 +94,59 @@ INSIDE_TITLES = {
 
 
 @st.cache_resource(show_spinner="Loading the model and warming it up…", max_entries=4)
-def load_model(ref: sd.ModelRef) -> sd.Segmenter:
+def load_model(ref: ModelRef) -> Segmenter:
     """The loaded model, warmed up, so that inference times are the model's own."""
-    return sd.load_segmenter(ref.path, ref.classes_json)
+    return load_segmenter(ref.path, ref.classes_json)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def load_inside(ref: sd.ModelRef) -> sd.InsideSegNet:
-    return sd.InsideSegNet(load_model(ref).model)
+def load_inside(ref: ModelRef) -> InsideSegNet:
+    return InsideSegNet(load_model(ref).model)
 
 
 @st.cache_resource(show_spinner=False)
-def samples() -> dict[str, sd.Sample]:
-    return {sample.key: sample for sample in sd.list_samples()}
+def samples() -> dict[str, Sample]:
+    return {sample.key: sample for sample in list_samples()}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def analyse(
-    ref: sd.ModelRef, image: sd.InputImage, mc_samples: int | None, tta: str | None = None
-) -> sd.Analysis:
-    return sd.segment(load_model(ref), image, mc_samples, tta)
+    ref: ModelRef, image: InputImage, mc_samples: int | None, tta: str | None = None
+) -> Analysis:
+    return segment(load_model(ref), image, mc_samples, tta)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def inside_maps(ref: sd.ModelRef, image: sd.InputImage) -> sd.FeatureMaps:
+def inside_maps(ref: ModelRef, image: InputImage) -> FeatureMaps:
     return load_inside(ref).extract(image.rgb)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def clip_result(
-    ref: sd.ModelRef,
+    ref: ModelRef,
     data: bytes,
     name: str,
     max_frames: int,
     alpha: float,
     mc_samples: int | None,
-) -> sd.ClipResult:
-    return sd.segment_clip(load_model(ref), data, name, max_frames, alpha, mc_samples)
+) -> ClipResult:
+    return segment_clip(load_model(ref), data, name, max_frames, alpha, mc_samples)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def sample_image(key: str) -> sd.InputImage:
-    return sd.load_sample(samples()[key])
+def sample_image(key: str) -> InputImage:
+    return load_sample(samples()[key])
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def upload_image(name: str, data: bytes) -> sd.InputImage:
-    return sd.decode_image_bytes(data, name)
+def upload_image(name: str, data: bytes) -> InputImage:
+    return decode_image_bytes(data, name)
 
 
 # --- small pieces of the page -----------------------------------------------------------
 
 
-def legend_html(shares: list[sd.ClassShare]) -> str:
+def legend_html(shares: list[ClassShare]) -> str:
     rows = "".join(
         f'<div class="row"><span class="swatch" style="background:{s.color}"></span>'
         f"<span>{html.escape(s.name)}</span>"
@@ -107,7 +157,7 @@ def legend_html(shares: list[sd.ClassShare]) -> str:
     return f'<div class="segnet-legend">{rows}</div>'
 
 
-def share_chart(shares: list[sd.ClassShare]) -> alt.Chart:
+def share_chart(shares: list[ClassShare]) -> alt.Chart:
     frame = pd.DataFrame({"class": [s.name for s in shares], "share": [s.share for s in shares]})
     return (
         alt.Chart(frame, height=alt.Step(24))
@@ -125,12 +175,12 @@ def share_chart(shares: list[sd.ClassShare]) -> alt.Chart:
     )
 
 
-def heat_maps(analysis: sd.Analysis, measure: str, num_classes: int) -> list[tuple]:
+def heat_maps(analysis: Analysis, measure: str, num_classes: int) -> list[tuple]:
     """(picture with its colour bar, caption) of the confidence and uncertainty maps."""
     maps = [
         (
-            sd.with_colorbar(
-                sd.colorize_scalar_map(analysis.confidence, "viridis", 0.0, 1.0),
+            with_colorbar(
+                colorize_scalar_map(analysis.confidence, "viridis", 0.0, 1.0),
                 "viridis",
                 0.0,
                 1.0,
@@ -148,18 +198,18 @@ def heat_maps(analysis: sd.Analysis, measure: str, num_classes: int) -> list[tup
             values, label = analysis.entropy, "entropy (nats)"
             high = math.log(num_classes)
             caption = f"Entropy ({analysis.mc_samples} samples; bright = unsure)"
-        picture = sd.colorize_scalar_map(values, "magma", 0.0, high)
-        maps.append((sd.with_colorbar(picture, "magma", 0.0, high, label), caption))
+        picture = colorize_scalar_map(values, "magma", 0.0, high)
+        maps.append((with_colorbar(picture, "magma", 0.0, high, label), caption))
     return maps
 
 
 # --- the page -------------------------------------------------------------------------
 
 
-def choose_model() -> tuple[sd.ModelRef | None, str | None]:
+def choose_model() -> tuple[ModelRef | None, str | None]:
     """The sidebar's model choice: a reference to load, or None and why not."""
     st.sidebar.header("Model")
-    default = sd.default_model_source()
+    default = default_model_source()
     sources = (default.label, "A .keras file on this machine", "Upload a .keras file")
     source = st.sidebar.radio("Model source", sources, key="model_source")
     path, problem, classes_json = default.path, default.problem, None
@@ -179,7 +229,7 @@ def choose_model() -> tuple[sd.ModelRef | None, str | None]:
             if uploaded is not None:
                 try:
                     path, problem = (
-                        sd.store_uploaded_model(uploaded.getvalue(), uploaded.name),
+                        store_uploaded_model(uploaded.getvalue(), uploaded.name),
                         None,
                     )
                 except ValueError as err:
@@ -195,12 +245,12 @@ def choose_model() -> tuple[sd.ModelRef | None, str | None]:
     if path is None:
         return None, problem
     try:
-        return sd.ModelRef.for_file(path, classes_json), None
+        return ModelRef.for_file(path, classes_json), None
     except OSError as err:
         return None, f"Could not read the model file: {err}"
 
 
-def choose_inputs(source: str) -> list[tuple[str, Callable[[], sd.InputImage]]]:
+def choose_inputs(source: str) -> list[tuple[str, Callable[[], InputImage]]]:
     """The images to segment, as (name, loader) pairs, from the photos or the camera."""
     if source == "Camera":
         shot = st.camera_input("Take a photo of a street", key="camera")
@@ -209,12 +259,12 @@ def choose_inputs(source: str) -> list[tuple[str, Callable[[], sd.InputImage]]]:
         return [("Camera photo", functools.partial(upload_image, "camera.jpg", shot.getvalue()))]
     upload_col, sample_col = st.columns([3, 2])
     uploads = upload_col.file_uploader(
-        f"Images ({sd.FORMAT_NAMES})",
-        type=list(sd.IMAGE_TYPES),
+        f"Images ({FORMAT_NAMES})",
+        type=list(IMAGE_TYPES),
         accept_multiple_files=True,
         key="images",
-        help=f"Up to {sd.MAX_UPLOAD_MB} MB each; large images are downscaled to "
-        f"{sd.WORKING_MAX_SIDE} px on the longer side.",
+        help=f"Up to {MAX_UPLOAD_MB} MB each; large images are downscaled to "
+        f"{WORKING_MAX_SIDE} px on the longer side.",
     )
     jobs = [(u.name, functools.partial(upload_image, u.name, u.getvalue())) for u in uploads]
     offered = samples()
@@ -229,25 +279,25 @@ def choose_inputs(source: str) -> list[tuple[str, Callable[[], sd.InputImage]]]:
         jobs += [(offered[k].label, functools.partial(sample_image, k)) for k in chosen]
     else:
         with sample_col:
-            st.info(sd.camvid_hint(), icon=":material/photo_library:")
+            st.info(camvid_hint(), icon=":material/photo_library:")
     return jobs
 
 
-def render_clip(ref: sd.ModelRef, settings: dict) -> None:
+def render_clip(ref: ModelRef, settings: dict) -> None:
     """The video input: upload a short clip, get its overlay video."""
     upload_col, frames_col = st.columns([3, 2])
     clip = upload_col.file_uploader(
         "A short clip, e.g. from a dashcam (MP4, MOV, WebM, AVI, MKV...)",
-        type=list(sd.CLIP_TYPES),
+        type=list(CLIP_TYPES),
         key="clip",
-        help=f"Up to {sd.MAX_UPLOAD_MB} MB. Each frame is segmented like a photo, so a "
+        help=f"Up to {MAX_UPLOAD_MB} MB. Each frame is segmented like a photo, so a "
         "long or high-resolution clip takes a while: only the first frames are used.",
     )
     max_frames = frames_col.slider(
         "Frames to segment",
         1,
-        sd.MAX_CLIP_FRAMES,
-        sd.DEFAULT_CLIP_FRAMES,
+        MAX_CLIP_FRAMES,
+        DEFAULT_CLIP_FRAMES,
         key="clip_frames",
         help="The clip's first frames; the overlay video has the clip's frame rate.",
     )
@@ -267,7 +317,7 @@ def render_clip(ref: sd.ModelRef, settings: dict) -> None:
                 settings["alpha"],
                 settings["mc_samples"],
             )
-    except (sd.ClipInputError, ImportError) as err:
+    except (ClipInputError, ImportError) as err:
         st.error(str(err), icon=":material/error:")
         return
     with st.container(border=True):
@@ -288,7 +338,7 @@ def render_clip(ref: sd.ModelRef, settings: dict) -> None:
         st.download_button(
             "Overlay video (MP4)",
             data=result.video,
-            file_name=f"{sd.stem(clip.name)}_overlay.mp4",
+            file_name=f"{stem(clip.name)}_overlay.mp4",
             mime="video/mp4",
             key="download_clip",
             on_click="ignore",
@@ -296,7 +346,7 @@ def render_clip(ref: sd.ModelRef, settings: dict) -> None:
         )
 
 
-def render_inside(ref: sd.ModelRef, info: sd.ModelInfo, image: sd.InputImage) -> None:
+def render_inside(ref: ModelRef, info: ModelInfo, image: InputImage) -> None:
     if not info.has_inside_view:
         st.info(
             f"{info.name} does not unpool by pooling indices (no pooling taps, as "
@@ -305,8 +355,8 @@ def render_inside(ref: sd.ModelRef, info: sd.ModelInfo, image: sd.InputImage) ->
         return
     with st.spinner("Computing the inside view…"):
         maps = inside_maps(ref, image)
-    channels = sd.pick_channels(maps.encoder, 4)
-    panels = sd.render_panels(maps, channels, columns=2)
+    channels = pick_channels(maps.encoder, 4)
+    panels = render_panels(maps, channels, columns=2)
     st.markdown(
         "SegNet's decoder does not learn to upsample: it remembers **where** each 2×2 "
         "max-pooling window found its maximum and puts values back exactly there "
@@ -316,7 +366,7 @@ def render_inside(ref: sd.ModelRef, info: sd.ModelInfo, image: sd.InputImage) ->
     for column, key in zip(st.columns(4), INSIDE_TITLES, strict=True):
         column.image(panels[key], caption=INSIDE_TITLES[key], width="stretch")
     st.markdown(f"**Close-up** of channel {channels[0]} around its strongest response:")
-    zoom = sd.zoom_panels(maps, channels[0])
+    zoom = zoom_panels(maps, channels[0])
     for column, key in zip(st.columns(4), INSIDE_TITLES, strict=True):
         column.image(zoom[key], caption=INSIDE_TITLES[key][2:], width="stretch")
     st.caption(
@@ -326,16 +376,16 @@ def render_inside(ref: sd.ModelRef, info: sd.ModelInfo, image: sd.InputImage) ->
 
 
 def render_segmentation(
-    image: sd.InputImage,
-    analysis: sd.Analysis,
-    segmenter: sd.Segmenter,
+    image: InputImage,
+    analysis: Analysis,
+    segmenter: Segmenter,
     settings: dict,
     index: int,
 ) -> None:
     classes, alpha = segmenter.classes, settings["alpha"]
-    shares = sd.class_shares(analysis.mask, classes)
+    shares = class_shares(analysis.mask, classes)
     by_id = {s.class_id: s for s in shares}
-    colour_mask = sd.colorize(analysis.mask, classes)
+    colour_mask = colorize(analysis.mask, classes)
 
     pick_col, split_col = st.columns(2)
     highlighted = pick_col.selectbox(
@@ -357,15 +407,15 @@ def render_segmentation(
         help="Left of the white line: the photo; right of it: the segmentation.",
     )
     if highlighted is None:
-        blended = sd.overlay(image.rgb, analysis.mask, classes, alpha)
+        blended = overlay(image.rgb, analysis.mask, classes, alpha)
         overlay_caption = f"Overlay ({alpha:.0%} opacity)"
     else:
-        blended = sd.highlight_class(image.rgb, analysis.mask, classes, highlighted, alpha)
+        blended = highlight_class(image.rgb, analysis.mask, classes, highlighted, alpha)
         overlay_caption = f"Overlay ({alpha:.0%} opacity), {by_id[highlighted].name} only"
 
     compare_col, side_col = st.columns([3, 2])
     compare_col.image(
-        sd.split_view(image.rgb, blended, split / 100),
+        split_view(image.rgb, blended, split / 100),
         caption=f"Before / after: photo | {overlay_caption[0].lower()}{overlay_caption[1:]}",
         width="stretch",
     )
@@ -382,20 +432,20 @@ def render_segmentation(
     for column, (picture, caption) in zip(st.columns(2), heat, strict=False):
         column.image(picture, caption=caption, width="stretch")
 
-    base = sd.stem(image.name)
-    confidence_png = sd.colorize_scalar_map(analysis.confidence, "viridis", 0.0, 1.0)
+    base = stem(image.name)
+    confidence_png = colorize_scalar_map(analysis.confidence, "viridis", 0.0, 1.0)
     # The class-id mask is the same file as `segnet predict`'s <stem>_mask.png.
     downloads = (
         (
             "Class-id mask (PNG)",
-            functools.partial(sd.mask_png_bytes, analysis.mask, classes),
+            functools.partial(mask_png_bytes, analysis.mask, classes),
             f"{base}_mask.png",
         ),
-        ("Colour mask (PNG)", functools.partial(sd.png_bytes, colour_mask), f"{base}_colour.png"),
-        ("Overlay (PNG)", functools.partial(sd.png_bytes, blended), f"{base}_overlay.png"),
+        ("Colour mask (PNG)", functools.partial(png_bytes, colour_mask), f"{base}_colour.png"),
+        ("Overlay (PNG)", functools.partial(png_bytes, blended), f"{base}_overlay.png"),
         (
             "Confidence map (PNG)",
-            functools.partial(sd.png_bytes, np.asarray(confidence_png)),
+            functools.partial(png_bytes, np.asarray(confidence_png)),
             f"{base}_confidence.png",
         ),
     )
@@ -414,15 +464,15 @@ def render_segmentation(
 
 def render_image(
     name: str,
-    load: Callable[[], sd.InputImage],
+    load: Callable[[], InputImage],
     index: int,
-    ref: sd.ModelRef,
-    info: sd.ModelInfo,
+    ref: ModelRef,
+    info: ModelInfo,
     settings: dict,
 ) -> None:
     try:
         image = load()
-    except sd.ImageInputError as err:
+    except ImageInputError as err:
         st.error(str(err), icon=":material/error:")
         return
     segmenter = load_model(ref)
@@ -443,7 +493,7 @@ def render_image(
             + (f"; {analysis.mc_samples} Monte-Carlo passes" if analysis.mc_samples else "")
             + (f"; test-time augmentation {settings['tta']}" if settings["tta"] else ""),
         )
-        notice = sd.domain_notice(analysis, segmenter.classes)
+        notice = domain_notice(analysis, segmenter.classes)
         if notice:
             st.warning(notice, icon=":material/help:")
         view = st.radio(
@@ -483,7 +533,7 @@ def main() -> None:
         st.info("Choose a model source in the sidebar to continue.")
         st.stop()
 
-    info = sd.describe_model(segmenter)
+    info = describe_model(segmenter)
     st.sidebar.caption(
         f"**{info.name}** · {info.parameters / 1e6:.2f} M parameters · {info.num_classes} "
         "classes" + (" · Bayesian (MC dropout)" if info.bayesian else "")
@@ -533,7 +583,7 @@ def main() -> None:
             else "Upload one or more images, or pick a sample above, to see the segmentation."
         )
         st.markdown("**Classes this model knows**")
-        st.markdown(legend_html(sd.class_entries(segmenter.classes)), unsafe_allow_html=True)
+        st.markdown(legend_html(class_entries(segmenter.classes)), unsafe_allow_html=True)
         st.stop()
     for index, (name, load) in enumerate(jobs):
         render_image(name, load, index, ref, info, settings)

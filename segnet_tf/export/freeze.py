@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
-from tensorflow.python.framework.convert_to_constants import (  # no public equivalent
-    convert_variables_to_constants_v2,
-)
 
+from segnet_tf._compat import convert_variables_to_constants_v2
 from segnet_tf.export.input_checks import builtin_image_batch_check
 from segnet_tf.export.portable import portable_clone, without_mc_dropout
 from segnet_tf.export.serving import SegmentationServingModule

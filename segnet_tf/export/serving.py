@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from segnet_tf.export.image_header import checked_image_sizes
 from segnet_tf.inference.domain import DomainDetector, encoder_model, pooled_statistics
-from segnet_tf.inference.test_time import NO_TTA, TestTimeAugmentation, tta_probabilities
+from segnet_tf.inference.tta import NO_TTA, TestTimeAugmentation, tta_probabilities
 from segnet_tf.training_scale import check_scale_mode, tf_working_size, to_size
 
 IMAGES_KEY = "images"
@@ -129,7 +129,7 @@ class SegmentationServingModule(tf.Module):
             default 1 (no padding) gives exactly the Keras outputs; use e.g. 32 for a
             model that needs sizes divisible by its total stride.
         tta: Test-time augmentation of the extra ``serve_images_tta`` signature (a
-            :class:`~segnet_tf.inference.test_time.TestTimeAugmentation` or its text
+            :class:`~segnet_tf.inference.tta.TestTimeAugmentation` or its text
             form); None adds no such signature. The other signatures stay one pass.
         training_size: ``(height, width)`` of the model's training frames, or None to
             run the network on requests as they are.

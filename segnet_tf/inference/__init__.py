@@ -7,10 +7,8 @@ from segnet_tf.inference.segmenter import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_TILE_OVERLAP,
     DEFAULT_TILE_SIZE,
-    PRESETS_DIR,
     SegmentationResult,
     Segmenter,
-    list_presets,
 )
 from segnet_tf.inference.video import (
     VideoError,
@@ -19,6 +17,7 @@ from segnet_tf.inference.video import (
     is_video_file,
     segment_video,
 )
+from segnet_tf.preset_folders import PRESETS_DIR, list_presets
 from segnet_tf.visualize import colorize, draw_legend, overlay, with_legend
 
 __all__ = [

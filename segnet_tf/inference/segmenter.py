@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -22,14 +21,13 @@ from segnet_tf.inference.domain import (
     read_sidecar_detector,
 )
 from segnet_tf.inference.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
-from segnet_tf.inference.test_time import NO_TTA, TestTimeAugmentation, tta_probabilities
+from segnet_tf.inference.tta import NO_TTA, TestTimeAugmentation, tta_probabilities
 from segnet_tf.model_files import check_model_file
 from segnet_tf.models import has_mc_dropout, mc_predict
+from segnet_tf.models.presets import load_preset_model
 from segnet_tf.precision import with_precision
+from segnet_tf.preset_folders import MODEL_FILE, is_preset_folder, preset_folder
 from segnet_tf.training_scale import check_scale_mode, resize_images, working_size
-
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
-"""Where bundled models live: ``<name>.keras`` plus optional ``<name>.json`` metadata."""
 
 DEFAULT_TILE_SIZE = 1024
 DEFAULT_TILE_OVERLAP = 64
@@ -84,18 +82,6 @@ class NoTrainingScaleWarning(UserWarning):
     """A model records no training frame size, so images are segmented as they are."""
 
 
-def list_presets(presets_dir: str | os.PathLike | None = None) -> list[str]:
-    """Names accepted by :meth:`Segmenter.from_preset`, sorted.
-
-    Args:
-        presets_dir: Directory to list; defaults to the package's ``presets/``.
-    """
-    folder = Path(presets_dir) if presets_dir is not None else PRESETS_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob("*.keras"))
-
-
 def _positive_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"`{name}` must be an int >= {minimum}; got {value!r}.")
@@ -142,7 +128,7 @@ class Segmenter:
             bfloat16 (see :func:`~segnet_tf.precision.cpu_has_native_bf16`).
             ``model`` is then copied, not changed; ``self.model`` is the copy.
         tta: Default test-time augmentation of :meth:`predict`, a
-            :class:`~segnet_tf.inference.test_time.TestTimeAugmentation` or its text
+            :class:`~segnet_tf.inference.tta.TestTimeAugmentation` or its text
             form (``"flip"``, ``"flip+scales:0.75,1,1.25"``); None for one plain pass.
         scale: Default of :meth:`predict`: ``"training"`` (default) or ``"native"``.
         domain_detector: A :class:`~segnet_tf.inference.domain.DomainDetector` fitted
@@ -246,7 +232,7 @@ class Segmenter:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, classes: ClassList | None = None, **kwargs):
-        """Load a ``.keras`` model file.
+        """Load a ``.keras`` model file (or a preset folder, see :meth:`from_preset`).
 
         The class list is, in order: ``classes``; ``<stem>.json`` or ``classes.json``
         next to the model file (``ClassList.to_json()`` output, or an object with a
@@ -261,6 +247,8 @@ class Segmenter:
         Raises:
             ValueError: If the file is missing, not a ``.keras`` file or not loadable.
         """
+        if is_preset_folder(path):
+            return cls.from_preset(path, classes=classes, **kwargs)
         path = check_model_file(path)  # missing, a folder, truncated: before Keras reads it
         if path.suffix != ".keras":
             raise ValueError(f"{path}: expected a Keras model file ending in '.keras'.")
@@ -278,25 +266,34 @@ class Segmenter:
 
     @classmethod
     def from_preset(
-        cls, name: str, presets_dir: str | os.PathLike | None = None, **kwargs
+        cls,
+        name_or_folder: str | os.PathLike,
+        presets_dir: str | os.PathLike | None = None,
+        classes: ClassList | None = None,
+        **kwargs,
     ) -> Segmenter:
-        """Load a bundled model: ``presets/<name>.keras`` (+ ``<name>.json`` classes).
+        """Load a preset: its model, class list, training frame size and domain detector.
+
+        The model comes from ``SegmentationModel.from_preset`` (its config records
+        ``training_size``); the classes from the preset's ``model.json`` and the domain
+        detector from its ``model.domain.npz``, when it has one.
 
         Args:
-            name: Preset name, one of :func:`list_presets`.
-            presets_dir: Directory to look in; defaults to the package's ``presets/``.
-            **kwargs: Other :meth:`from_file` arguments.
+            name_or_folder: A name of ``segnet_tf.list_presets()`` or a preset folder.
+            presets_dir: Where names are looked up; defaults to the bundled presets.
+            classes: Class list overriding the preset's.
+            **kwargs: Other :class:`Segmenter` arguments.
 
         Raises:
             ValueError: If there is no such preset; the message lists the available ones.
         """
-        folder = Path(presets_dir) if presets_dir is not None else PRESETS_DIR
-        path = folder / f"{name}.keras"
-        if not isinstance(name, str) or "/" in name or not path.is_file():
-            available = list_presets(folder)
-            listed = ", ".join(available) if available else "none are installed"
-            raise ValueError(f"Unknown preset {name!r} in {folder}. Available presets: {listed}.")
-        return cls.from_file(path, **kwargs)
+        folder = preset_folder(name_or_folder, presets_dir)
+        model = load_preset_model(folder)
+        if classes is None:
+            classes = read_sidecar_classes(folder / MODEL_FILE)
+        if "domain_detector" not in kwargs:
+            kwargs["domain_detector"] = read_sidecar_detector(folder / MODEL_FILE)
+        return cls(model, classes=classes, **kwargs)
 
     def warm_up(self, height: int = 360, width: int = 480, mc_samples: int | None = None) -> None:
         """Run the model once on a blank image so that later calls are timed fairly.

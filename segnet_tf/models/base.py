@@ -12,12 +12,16 @@ layers are wired.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
 
+from segnet_tf.classes import ClassList
 from segnet_tf.layers.resize import check_scale
+from segnet_tf.models.presets import load_preset_model, save_preset
 from segnet_tf.training_scale import check_training_size
 
 
@@ -130,6 +134,73 @@ class SegmentationModel(keras.Model):
         copy = type(self).from_config({**self.get_config(), **changes})
         copy.set_weights(self.get_weights())
         return copy
+
+    @classmethod
+    def from_preset(
+        cls, name_or_folder: str | os.PathLike, presets_dir: str | os.PathLike | None = None
+    ) -> SegmentationModel:
+        """Load a preset's model: a bundled preset's name or a preset folder's path.
+
+        The model is rebuilt from its config (variant, width, input scale, logit
+        offsets, training frame size) with its trained weights. Names are those of
+        ``segnet_tf.list_presets()``; folders are what :meth:`save_to_preset` writes.
+
+        Args:
+            name_or_folder: Preset name (e.g. ``"camvid_segnet"``) or folder path.
+            presets_dir: Where names are looked up; defaults to the bundled presets.
+
+        Raises:
+            ValueError: An unknown preset (the message lists the available ones), a
+                folder that is not a preset, or a preset holding another architecture
+                than ``cls``.
+
+        Example:
+
+        >>> model = SegNet.from_preset("camvid_segnet")
+        >>> model.save_to_preset("my_preset")
+        >>> SegNet.from_preset("my_preset").get_config() == model.get_config()
+        True
+        """
+        model = load_preset_model(name_or_folder, presets_dir)
+        if not isinstance(model, cls):
+            raise ValueError(
+                f"Preset {os.fspath(name_or_folder)!r} holds a {type(model).__name__}; "
+                f"expected a {cls.__name__} (load it with {type(model).__name__}.from_preset "
+                "or SegmentationModel.from_preset)."
+            )
+        return model
+
+    def save_to_preset(
+        self,
+        folder: str | os.PathLike,
+        classes: ClassList | None = None,
+        trained_with: str = "",
+        test_scores: dict[str, float] | None = None,
+        train_config: dict[str, Any] | None = None,
+        domain_detector: Any = None,
+    ) -> Path:
+        """Write this model as a preset folder that :meth:`from_preset` loads exactly.
+
+        The folder gets ``model.keras`` (config and weights), ``model.json`` (class
+        names and colours, ``training_size``, the recipe, test scores, parameter
+        count) and, when given, ``model.domain.npz`` (the out-of-domain detector).
+
+        Args:
+            folder: Preset folder (created if needed; its files are replaced).
+            classes: Class names and colours; None: CamVid's for 11 classes, else
+                generic names.
+            trained_with: The command that trained the model, e.g. a recipe script.
+            test_scores: Scores on the test split (``segnet evaluate``'s metrics).
+            train_config: The training run's config, for provenance.
+            domain_detector: A ``.domain.npz`` file (``segnet calibrate``) or a
+                ``DomainDetector``; None for none.
+
+        Returns:
+            The folder.
+        """
+        return save_preset(
+            self, folder, classes, trained_with, test_scores, train_config, domain_detector
+        )
 
     def pooling_taps(self) -> Sequence:
         """The ``PoolingTap`` of each level that pools with indices (none here)."""

@@ -7,7 +7,7 @@ importable from here). To load a trained model with its compile state, use
 layers with Keras first).
 """
 
-from segnet_tf.commands.training import TrainConfig
+from segnet_tf.config.training import TrainConfig
 from segnet_tf.training.errors import TrainingDivergedError
 from segnet_tf.training.evaluate import evaluate_model, format_results, write_results
 from segnet_tf.training.logit_adjustment import best_logit_adjustment, sweep_logit_adjustment

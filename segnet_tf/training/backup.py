@@ -30,9 +30,9 @@ import h5py
 import keras
 import numpy as np
 
+from segnet_tf._compat import replace_train_function
 from segnet_tf.atomic_files import write_bytes_atomic
 
-STATE_FILE = "state.h5"
 FORMAT_VERSION = 1
 
 
@@ -329,7 +329,6 @@ class ExactBackup(keras.callbacks.Callback):
             )
         self._metric_values = list(zip(variables, self.resume.metric_values, strict=True))
         self._to_skip = self.resume.steps_taken
-        self._real_train_function = self.model.train_function
         model = self.model
 
         def train_function(iterator):
@@ -339,7 +338,7 @@ class ExactBackup(keras.callbacks.Callback):
                 return model.get_metrics_result()
             return self._real_train_function(iterator)
 
-        model.train_function = train_function
+        self._real_train_function = replace_train_function(model, train_function)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = int(epoch)
@@ -399,5 +398,5 @@ class ExactBackup(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._pending = None
         if self._real_train_function is not None:
-            self.model.train_function = self._real_train_function
+            replace_train_function(self.model, self._real_train_function)
             self._real_train_function = None

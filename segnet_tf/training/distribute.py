@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-import types
 from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 
+from segnet_tf._compat import build_from_first_local_replica
 from segnet_tf.models.graph import all_layers
 
 
@@ -113,26 +113,6 @@ def patch_for_multiworker(model: keras.Model) -> None:
         model: A model created (and compiled) under the strategy's scope.
     """
 
-    def symbolic_build(self, iterator=None, data_batch=None):
-        # Keras all-reduces a whole (image, label) batch here only to learn shapes;
-        # the first local replica's batch has the same shapes and needs no collective.
-        if self._distribute_strategy is None:
-            return
-        if iterator is not None:
-            for _, _, it in iterator:
-                batch = next(it)
-                data_batch = keras.tree.map_structure(
-                    lambda v: (
-                        self.distribute_strategy.experimental_local_results(v)[0]
-                        if isinstance(v, tf.distribute.DistributedValues)
-                        else v
-                    ),
-                    batch,
-                )
-                break
-        with self.distribute_strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
     def with_batch_axis(step):
         # Keras reduces multi-worker step outputs with MEAN over axis 0, which scalar
         # metric results lack; give them a length-1 axis that the mean removes.
@@ -141,6 +121,6 @@ def patch_for_multiworker(model: keras.Model) -> None:
 
         return wrapped
 
-    model._maybe_symbolic_build = types.MethodType(symbolic_build, model)
+    build_from_first_local_replica(model)
     model.train_step = with_batch_axis(model.train_step)
     model.test_step = with_batch_axis(model.test_step)

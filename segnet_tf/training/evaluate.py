@@ -20,12 +20,10 @@ import tensorflow as tf
 
 from segnet_tf.atomic_files import jsonable, write_json_atomic
 from segnet_tf.export.input_checks import check_class_count
-from segnet_tf.inference.test_time import TestTimeAugmentation, tta_probabilities
+from segnet_tf.inference.tta import TestTimeAugmentation, tta_probabilities
 from segnet_tf.metrics import SegmentationEvaluator
 from segnet_tf.models import mc_predict
 from segnet_tf.visualize.figures import plot_confusion_matrix
-
-SUMMARY_KEYS = ("global_accuracy", "class_average_accuracy", "mean_iou", "boundary_f1")
 
 
 def evaluate_model(
@@ -57,7 +55,7 @@ def evaluate_model(
             to ``tta`` (alone, the same as ``tta="flip"``).
         boundary: Also compute the boundary F1 score (the slowest part).
         tta: Test-time augmentation, a
-            :class:`~segnet_tf.inference.test_time.TestTimeAugmentation` or its text
+            :class:`~segnet_tf.inference.tta.TestTimeAugmentation` or its text
             form (e.g. ``"flip+scales:0.75,1,1.25"``): the mean softmax over its
             passes is scored. None is one plain pass.
         steps: Evaluate only the first ``steps`` batches.
@@ -141,27 +139,6 @@ def evaluate_model(
     result["tta"] = str(tta)
     result["seconds_per_image"] = timed_seconds / timed_images if timed_images else None
     return jsonable(result)
-
-
-def flip_averaged_logits(model: keras.Model, images):
-    """Test-time flip averaging: the mean of the logits of ``images`` and the mirrored
-    logits of the mirrored images.
-
-    A street scene mirrored left-right is still a street scene (training flips them
-    too), so the two predictions err differently and their mean is usually better.
-
-    Args:
-        model: Maps images ``[B, H, W, 3]`` to logits ``[B, H, W, K]``.
-        images: A batch of images.
-
-    Returns:
-        float32 logits ``[B, H, W, K]``.
-    """
-    images = keras.ops.convert_to_tensor(images, "float32")
-    logits = keras.ops.cast(model(images, training=False), "float32")
-    mirrored = model(keras.ops.flip(images, axis=2), training=False)
-    mirrored = keras.ops.flip(keras.ops.cast(mirrored, "float32"), axis=2)
-    return (logits + mirrored) / 2.0
 
 
 def _current_miou(evaluator) -> float:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from segnet_tf.training import run_dir as rd
+from segnet_tf.training import run_dir as run_files
 from segnet_tf.training.backup import first_non_finite
 from segnet_tf.training.callbacks import read_best_info, read_history_csv
 from segnet_tf.training.saving import load_trained_model
@@ -49,12 +49,12 @@ def check_resumed_files(run_dir: str | os.PathLike) -> ResumedFiles:
     """
 
     run_dir = Path(run_dir)
-    history = read_history_csv(run_dir / rd.HISTORY)
-    best = read_best_info(run_dir / rd.BEST_INFO)
-    best_model = run_dir / rd.BEST_MODEL
+    history = read_history_csv(run_dir / run_files.HISTORY)
+    best = read_best_info(run_dir / run_files.BEST_INFO)
+    best_model = run_dir / run_files.BEST_MODEL
     if best_model.exists():
         fix = (
-            f"delete it and {rd.BEST_INFO} to keep the best of the remaining epochs "
+            f"delete it and {run_files.BEST_INFO} to keep the best of the remaining epochs "
             "instead, or pass --overwrite to restart the run"
         )
         try:
@@ -64,8 +64,8 @@ def check_resumed_files(run_dir: str | os.PathLike) -> ResumedFiles:
         bad = first_non_finite(model.weights)
         if bad is not None:
             raise ValueError(f"{best_model}: {bad} holds NaN/inf; {fix}.")
-    legacy = run_dir / rd.BACKUP_DIR / "latest.weights.h5"
-    if legacy.exists() and not (run_dir / rd.BACKUP_DIR / rd.BACKUP_STATE).exists():
+    legacy = run_dir / run_files.BACKUP_DIR / "latest.weights.h5"
+    if legacy.exists() and not (run_dir / run_files.BACKUP_DIR / run_files.BACKUP_STATE).exists():
         raise ValueError(
             f"{legacy}: this backup of an earlier segnet_tf version cannot be restored "
             f"exactly; delete {legacy.parent} to restart the run from scratch, or pass "

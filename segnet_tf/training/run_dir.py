@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 
 from segnet_tf.atomic_files import write_json_atomic
-from segnet_tf.commands.training import TrainConfig
+from segnet_tf.config.training import TrainConfig
 
 CONFIG = "config.json"
 METRICS = "metrics.json"

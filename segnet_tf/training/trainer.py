@@ -33,8 +33,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from segnet_tf._compat import build_compiled_state
 from segnet_tf.atomic_files import remove_stale_temp_files, save_atomic, write_json_atomic
-from segnet_tf.commands.training import TrainConfig
+from segnet_tf.config.training import TrainConfig
 from segnet_tf.data import make_eval_pipeline, make_training_pipeline, median_frequency_weights
 from segnet_tf.data_sources import count_examples, load_split
 from segnet_tf.layers.resize import scaled_length
@@ -42,9 +43,17 @@ from segnet_tf.metrics import GlobalAccuracy, MeanIoU
 from segnet_tf.models import get_model, with_input_scale
 from segnet_tf.onednn import check_training_environment
 from segnet_tf.precision import NATIVE_BF16_FLAGS, cpu_has_native_bf16, mixed_precision_policy
-from segnet_tf.training import callbacks as cb
-from segnet_tf.training import run_dir as rd
+from segnet_tf.training import run_dir as run_files
 from segnet_tf.training.backup import ExactBackup, read_state
+from segnet_tf.training.callbacks import (
+    BestModelCheckpoint,
+    HistoryCSV,
+    NaNGuard,
+    ResumableEarlyStopping,
+    TensorBoardScalars,
+    history_columns,
+    read_best_info,
+)
 from segnet_tf.training.distribute import (
     is_multi_worker,
     make_strategy,
@@ -54,6 +63,7 @@ from segnet_tf.training.distribute import (
 )
 from segnet_tf.training.errors import TrainingDivergedError
 from segnet_tf.training.evaluate import evaluate_model
+from segnet_tf.training.init_from import init_weights_from, load_source_model
 from segnet_tf.training.losses import make_loss
 from segnet_tf.training.resume import ResumedFiles, check_resumed_files
 from segnet_tf.training.run_lock import RunLock
@@ -261,16 +271,16 @@ def prepare_run_dir(
     """
 
     if overwrite:
-        rd.clear_run_dir(run_dir)
+        run_files.clear_run_dir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     # On a resume the config may differ only where a diverged run allows it: the
     # new settings become the run's record, and the divergence is behind us.
-    config.save(run_dir / rd.CONFIG)
+    config.save(run_dir / run_files.CONFIG)
     if resume:
-        (run_dir / rd.DIVERGED).unlink(missing_ok=True)
-    write_json_atomic(run_dir / rd.CLASSES, data.classes.to_dict())
+        (run_dir / run_files.DIVERGED).unlink(missing_ok=True)
+    write_json_atomic(run_dir / run_files.CLASSES, data.classes.to_dict())
     write_json_atomic(
-        run_dir / rd.CLASS_WEIGHTS,
+        run_dir / run_files.CLASS_WEIGHTS,
         {"class_names": list(data.classes.class_names), "weights": data.class_weights},
     )
 
@@ -332,7 +342,7 @@ def restore_backup(model, config: TrainConfig, run_dir: Path, steps_per_epoch: i
         The :class:`~segnet_tf.training.backup.ResumePoint`, or None without backup.
     """
 
-    path = run_dir / rd.BACKUP_DIR / rd.BACKUP_STATE
+    path = run_dir / run_files.BACKUP_DIR / run_files.BACKUP_STATE
     if not path.exists():
         return None
     with strategy.scope():
@@ -345,7 +355,7 @@ def restore_backup(model, config: TrainConfig, run_dir: Path, steps_per_epoch: i
                 np.zeros((1, height, width, 3), "float32"),
                 np.zeros((1, height, width), "int32"),
             )
-            model._symbolic_build(data_batch=batch)
+            build_compiled_state(model, batch)
     return point
 
 
@@ -387,20 +397,20 @@ def make_callbacks(
         extra_callbacks: The caller's callbacks (before the backup).
     """
 
-    nan_guard = cb.NaNGuard()
-    history = cb.HistoryCSV(run_dir / rd.HISTORY, divergence=nan_guard)
-    best = cb.BestModelCheckpoint(
-        run_dir / rd.BEST_MODEL,
+    nan_guard = NaNGuard()
+    history = HistoryCSV(run_dir / run_files.HISTORY, divergence=nan_guard)
+    best = BestModelCheckpoint(
+        run_dir / run_files.BEST_MODEL,
         "val_mean_iou",
         "max",
         {"classes": data.classes.to_dict()},
         transform=lambda trained: with_input_scale(trained, config.input_scale),
         divergence=nan_guard,
     )
-    callbacks = [nan_guard, history, best, cb.TensorBoardScalars(run_dir / rd.LOGS_DIR)]
+    callbacks = [nan_guard, history, best, TensorBoardScalars(run_dir / run_files.LOGS_DIR)]
     early = None
     if config.early_stopping_patience:
-        early = cb.ResumableEarlyStopping(
+        early = ResumableEarlyStopping(
             past_history,
             monitor="val_mean_iou",
             patience=config.early_stopping_patience,
@@ -411,7 +421,7 @@ def make_callbacks(
     # Last, so that the history and best checkpoint of an epoch are on disk before
     # the backup says the epoch is complete.
     backup = ExactBackup(
-        run_dir / rd.BACKUP_DIR / rd.BACKUP_STATE,
+        run_dir / run_files.BACKUP_DIR / run_files.BACKUP_STATE,
         data.steps_per_epoch,
         every_steps=config.backup_every_steps or None,
         resume=resume_point,
@@ -454,7 +464,7 @@ def fit(
     if resume_point is not None:
         step = resume_point.steps_taken + 1
         where = f" (resuming) at epoch {initial_epoch + 1}, step {step}"
-    elif (run_dir / rd.HISTORY).exists():
+    elif (run_dir / run_files.HISTORY).exists():
         where = " (resuming) from the start: the interrupted run left no backup"
     print(
         f"segnet train: {config.model} (width {config.width}"
@@ -484,17 +494,18 @@ def _divergence(config: TrainConfig, run_dir: Path, callbacks: RunCallbacks):
     saved = callbacks.backup.last_saved
     if saved is not None:
         kept.append(
-            f"{rd.BACKUP_DIR}/ holds epoch {saved.epochs_completed + 1}, step {saved.steps_taken}"
+            f"{run_files.BACKUP_DIR}/ holds epoch {saved.epochs_completed + 1}, "
+            f"step {saved.steps_taken}"
             if saved.steps_taken
-            else f"{rd.BACKUP_DIR}/ holds the end of epoch {saved.epochs_completed}"
+            else f"{run_files.BACKUP_DIR}/ holds the end of epoch {saved.epochs_completed}"
         )
-    if (run_dir / rd.BEST_MODEL).exists():
-        kept.append(f"{rd.BEST_MODEL} is unchanged")
+    if (run_dir / run_files.BEST_MODEL).exists():
+        kept.append(f"{run_files.BEST_MODEL} is unchanged")
     lower = config.learning_rate / 10
     loss = callbacks.nan_guard.loss
     what = "NaN/inf" if loss is None or not math.isfinite(loss) else f"{loss:.3g} (exploded)"
     message = f"the loss became {what} at {at} with --learning-rate {config.learning_rate:g}"
-    rd.write_divergence(
+    run_files.write_divergence(
         run_dir,
         {"message": message, "epoch": epoch, "batch": batch, "learning_rate": config.learning_rate},
     )
@@ -532,12 +543,12 @@ def finish(
     saved = callbacks.backup.last_saved
     # Every epoch the backup says was trained, also those of a deleted history.csv.
     rows = callbacks.history.complete(saved.epochs_completed if saved else 0)
-    history = cb.history_columns(rows)
+    history = history_columns(rows)
     model = with_input_scale(model, config.input_scale)
-    save_atomic(run_dir / rd.FINAL_MODEL, model.save, ".keras")
+    save_atomic(run_dir / run_files.FINAL_MODEL, model.save, ".keras")
     if history:  # (none when every epoch's values were lost with a deleted history.csv)
-        plot_training_curves(history, run_dir / rd.CURVES)
-    best = cb.read_best_info(run_dir / rd.BEST_INFO) or {}
+        plot_training_curves(history, run_dir / run_files.CURVES)
+    best = read_best_info(run_dir / run_files.BEST_INFO) or {}
     early = callbacks.early_stopping
     metrics = {
         "epochs_completed": len(rows),
@@ -547,7 +558,7 @@ def finish(
         "final_epoch_logs": {k: v for k, v in (rows[-1] if rows else {}).items() if k != "epoch"},
     }
     if is_chief:
-        best_path = run_dir / rd.BEST_MODEL
+        best_path = run_dir / run_files.BEST_MODEL
         evaluated = load_trained_model(best_path, compile=False) if best_path.exists() else model
         print("segnet train: evaluating the best checkpoint on the validation split", flush=True)
         result = evaluate_model(
@@ -560,11 +571,11 @@ def finish(
         )
         metrics.update(
             split="validation",
-            checkpoint=str(best_path.name if best_path.exists() else rd.FINAL_MODEL),
+            checkpoint=str(best_path.name if best_path.exists() else run_files.FINAL_MODEL),
             **result,
         )
-    write_json_atomic(run_dir / rd.METRICS, metrics)
-    shutil.rmtree(run_dir / rd.BACKUP_DIR, ignore_errors=True)
+    write_json_atomic(run_dir / run_files.METRICS, metrics)
+    shutil.rmtree(run_dir / run_files.BACKUP_DIR, ignore_errors=True)
     first = callbacks.history.first_epoch
     return TrainResult(
         run_dir=run_dir,
@@ -622,9 +633,9 @@ def train(
         run_dir = run_dir / f"worker-{worker.index}"
     with RunLock(run_dir):
         # Temporary files of killed processes (their names hold the writer's pid).
-        for folder in (run_dir, run_dir / rd.BACKUP_DIR):
+        for folder in (run_dir, run_dir / run_files.BACKUP_DIR):
             remove_stale_temp_files(folder)
-        resume = rd.check_run_dir(run_dir, config, overwrite)
+        resume = run_files.check_run_dir(run_dir, config, overwrite)
         previous_policy = keras.config.dtype_policy().name
         try:
             if config.mixed_precision:
@@ -639,6 +650,10 @@ def _train(config, strategy, worker, run_dir, resume, overwrite, extra_callbacks
     keras.utils.set_random_seed(config.seed)
     data = prepare_data(config)
     model = build_model(config, data, strategy)
+    if config.init_from is not None and not resume:  # a resume restores its own weights
+        report = init_weights_from(model, load_source_model(config.init_from), config.init_from)
+        if worker.is_chief:
+            print(report.summary(), flush=True)
     point = (
         restore_backup(model, config, run_dir, data.steps_per_epoch, strategy) if resume else None
     )

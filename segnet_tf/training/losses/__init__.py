@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from segnet_tf.commands.training import LOSSES
+from segnet_tf.config.training import LOSSES
 from segnet_tf.training.losses.combined import WeightedSumLoss
 from segnet_tf.training.losses.cross_entropy import (
     FocalLoss,

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from segnet_tf.inference import Segmenter
-from segnet_tf.inference.test_time import TestTimeAugmentation, tta_probabilities
+from segnet_tf.inference.tta import TestTimeAugmentation, tta_probabilities
 
 
 def _softmax(x):
