@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,9 +284,3 @@ def fit_domain_detector(
         tuple(int(v) for v in image_size),
         facts,
     )
-
-
-def feature_batches(encoder_fn, images: Iterable[np.ndarray]) -> np.ndarray:
-    """float32 ``[N, D]``: ``encoder_fn`` (float ``[1, H, W, 3]`` -> ``[1, D]``) on each image."""
-    rows = [np.asarray(encoder_fn(image[None].astype(np.float32)))[0] for image in images]
-    return np.stack(rows).astype(np.float32)

@@ -194,7 +194,7 @@ class Segmenter:
                 NoTrainingScaleWarning,
                 stacklevel=2,
             )
-        self._features = None
+        self._encoder = self._features = None  # built on first use, or for the check
         self.domain_detector = domain_detector
         if domain_detector is not None:
             if not isinstance(domain_detector, DomainDetector):
@@ -202,7 +202,8 @@ class Segmenter:
                     "`domain_detector` must be a DomainDetector or None; got "
                     f"{type(domain_detector).__name__}."
                 )
-            domain_detector.check_model(encoder_model(model))
+            self._encoder = encoder_model(model)
+            domain_detector.check_model(self._encoder)
 
         # uint8 in: the cast to float inside the graph is 6x faster than NumPy's for a
         # 12-megapixel photo.
@@ -343,7 +344,9 @@ class Segmenter:
     def _domain_features_of(self, image: np.ndarray) -> np.ndarray:
         """float32 ``[D]`` encoder statistics of a float ``[h, w, 3]`` network input."""
         if self._features is None:
-            encoder = encoder_model(self.model)
+            if self._encoder is None:
+                self._encoder = encoder_model(self.model)
+            encoder = self._encoder
 
             @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
             def features(images):
