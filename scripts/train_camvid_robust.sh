@@ -18,6 +18,12 @@
 #   RUN_DIR   run folder   (default: $HOME/segnet_runs/camvid_robust)
 #   EPOCHS    epochs       (default: 400)
 #
+# The final fit on train+val (the usual CamVid practice), with the epochs and the
+# logit adjustment's tau that the train-only run chose on val (validation is then
+# trained on: the last epoch is kept, and the single tau given is only applied):
+#   RUN_DIR=../runs/camvid_robust_trainval EPOCHS=<epochs> ADJUST_ARGS="--taus <tau>" \
+#     scripts/train_camvid_robust.sh --train-on-validation
+#
 # A 1-minute smoke test of the whole chain:
 #   RUN_DIR=/tmp/robust_smoke EVAL_ARGS="--limit 2" ADJUST_ARGS="--limit 2" \
 #     scripts/train_camvid_robust.sh \

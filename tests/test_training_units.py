@@ -262,3 +262,32 @@ def test_mirrored_strategy_run_writes_a_loadable_model_with_class_sidecar(tmp_pa
     assert model.loss.get_config()["ignore_class"] == 6
     assert read_sidecar_classes(best).class_names[2] == "road"
     assert result.metrics["split"] == "validation" and "mean_iou" in result.metrics
+
+
+def test_training_on_validation_adds_its_images_and_forbids_early_stopping():
+    from segnet_tf.training.trainer import prepare_data
+
+    config = TrainConfig(data="synthetic", synthetic_images=8, image_size=(32, 32), batch_size=4)
+    held_out = prepare_data(config)
+    both = prepare_data(dataclasses.replace(config, train_on_validation=True))
+    assert (held_out.n_train, held_out.n_val) == (8, 4)
+    assert (both.n_train, both.n_val) == (12, 4) and both.steps_per_epoch == 3
+    with pytest.raises(ValueError, match="^early_stopping_patience=.*train_on_validation"):
+        dataclasses.replace(config, train_on_validation=True, early_stopping_patience=5).validate()
+
+
+def test_best_checkpoint_in_last_mode_keeps_every_finite_epoch(tmp_path):
+    import keras
+
+    from segnet_tf.training.callbacks import BestModelCheckpoint, read_best_info
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    for mode, kept_epoch in (("max", 0), ("last", 2)):
+        path = tmp_path / mode / "best.keras"
+        path.parent.mkdir()
+        checkpoint = BestModelCheckpoint(path, "val_mean_iou", mode)
+        checkpoint.set_model(model)
+        checkpoint.on_train_begin()
+        for epoch, value in enumerate((0.5, 0.4, 0.3, float("nan"))):
+            checkpoint.on_epoch_end(epoch, {"val_mean_iou": value, "loss": 1.0})
+        assert read_best_info(path.with_suffix(".json"))["epoch"] == kept_epoch

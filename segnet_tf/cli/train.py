@@ -66,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
         return 130
     metrics = result.metrics
     miou = metrics.get("mean_iou")
+    kept = "best epoch"
+    if config.train_on_validation:
+        kept = "kept the last epoch (validation was trained on, so its scores are not held out):"
     print(
-        f"segnet train: done, {metrics['epochs_completed']} epochs; best epoch "
+        f"segnet train: done, {metrics['epochs_completed']} epochs; {kept} "
         f"{metrics['best_epoch']} (val mIoU during training {metrics['best_val_mean_iou']}); "
         + (f"full-resolution validation mIoU {miou:.4f}; " if miou is not None else "")
         + f"artifacts in {result.run_dir}"

@@ -122,6 +122,11 @@ class TrainConfig(CommandConfig):
         steps_per_epoch: Batches per epoch; None means one pass over the training
             split.
         validation_steps: Validation batches per epoch; None means the whole split.
+        train_on_validation: Also train on the validation split: the final fit of a
+            recipe whose epochs were chosen on validation by a train-only run (the
+            usual CamVid practice). The validation scores are then no longer held
+            out, so the last epoch is kept instead of the best one, and early
+            stopping is not allowed.
         optimizer: ``sgd`` (with momentum, as in the SegNet paper) or ``adamw``.
         learning_rate: Peak learning rate.
         momentum: SGD momentum (ignored by AdamW).
@@ -221,6 +226,11 @@ class TrainConfig(CommandConfig):
         metavar="N",
         check=cf.count(1, optional=True),
     )
+    train_on_validation: bool = _opt(
+        False,
+        "also train on the validation split (the final fit; keeps the last epoch)",
+        check=cf.flag_value,
+    )
     optimizer: str = _opt(
         "sgd", "optimizer (sgd uses momentum)", choices=OPTIMIZERS, check=cf.choice(OPTIMIZERS)
     )
@@ -309,7 +319,7 @@ class TrainConfig(CommandConfig):
 
     def check_fields(self) -> None:
         """The model must be registered; the folder source needs its folder; camera
-        shifts need the augmentation."""
+        shifts need the augmentation; early stopping needs held-out validation."""
         from segnet_tf.models import list_models  # imports TensorFlow: only when called
 
         models = list_models()
@@ -324,4 +334,11 @@ class TrainConfig(CommandConfig):
                 "camera_augment",
                 True,
                 "false unless augment is true (the camera shifts use the augmentation's seeds)",
+            )
+        if self.train_on_validation and self.early_stopping_patience:
+            raise ConfigError(
+                "early_stopping_patience",
+                self.early_stopping_patience,
+                "0 with train_on_validation (the validation split is trained on, so it "
+                "cannot say when to stop)",
             )

@@ -193,7 +193,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
     Args:
         path: ``.keras`` file.
         monitor: Log key, e.g. ``"val_mean_iou"``.
-        mode: ``"max"`` or ``"min"``.
+        mode: ``"max"`` or ``"min"``; ``"last"`` saves every epoch whose value is
+            finite (when the monitored split cannot choose, e.g. it is trained on).
         sidecar_extra: More keys for the sidecar (e.g. ``{"classes": ...}``, which
             ``segnet_tf.inference`` reads from ``<stem>.json``).
         transform: Optional function from the trained model to the model to save
@@ -215,8 +216,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
     ):
         super().__init__()
         self.divergence = divergence
-        if mode not in ("max", "min"):
-            raise ValueError(f"mode={mode!r}; expected 'max' or 'min'.")
+        if mode not in ("max", "min", "last"):
+            raise ValueError(f"mode={mode!r}; expected 'max', 'min' or 'last'.")
         self.path = Path(path)
         self.sidecar = self.path.with_suffix(".json")
         self.monitor = monitor
@@ -234,7 +235,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
     def _better(self, value: float) -> bool:
         if not math.isfinite(value):
             return False
-        if self.best is None:
+        if self.best is None or self.mode == "last":
             return True
         return value > self.best if self.mode == "max" else value < self.best
 

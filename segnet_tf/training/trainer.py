@@ -184,6 +184,8 @@ def prepare_data(config: TrainConfig) -> PreparedData:
     train_raw, classes = load_split(split="train", **source)
     val_raw, _ = load_split(split="validation", **source)
     n_train, n_val = count_examples(train_raw), count_examples(val_raw)
+    if config.train_on_validation:
+        train_raw, n_train = train_raw.concatenate(val_raw), n_train + n_val
     steps_per_epoch = config.steps_per_epoch or n_train // config.batch_size
     if steps_per_epoch < 1:
         raise ValueError(
@@ -402,7 +404,8 @@ def make_callbacks(
     best = BestModelCheckpoint(
         run_dir / run_files.BEST_MODEL,
         "val_mean_iou",
-        "max",
+        # Validation that is trained on cannot choose an epoch: keep the last.
+        "last" if config.train_on_validation else "max",
         {"classes": data.classes.to_dict()},
         transform=lambda trained: with_input_scale(trained, config.input_scale),
         divergence=nan_guard,
@@ -555,6 +558,11 @@ def finish(
         "stopped_early": bool(early is not None and early.stopped_epoch > 0),
         "best_epoch": None if "epoch" not in best else best["epoch"] + 1,
         "best_val_mean_iou": best.get("value"),
+        "checkpoint_chosen_by": (
+            "last epoch (validation trained on)"
+            if config.train_on_validation
+            else "best validation mIoU"
+        ),
         "final_epoch_logs": {k: v for k, v in (rows[-1] if rows else {}).items() if k != "epoch"},
     }
     if is_chief:
