@@ -327,3 +327,24 @@ def test_cpu_label_names_the_generation_and_vector_units(tmp_path, monkeypatch, 
     facts = machine.cpu_facts(str(cpuinfo))
     assert (facts["family"], facts["model_number"], facts["vendor"]) == (25, 1, "AuthenticAMD")
     assert machine.cpu_label(facts) == expected
+
+
+def test_robustness_shares_are_of_clean_and_leave_size_out_of_the_mean():
+    from benchmarks.robustness import CLEAN, summarize
+    from segnet_tf.data.camera_shifts import FIXED_SHIFTS
+
+    def matrix(iou):  # two classes, each with IoU `iou`
+        hit = round(100 * iou)
+        return np.array([[hit, 100 - hit], [0, hit]])
+
+    # Clean 1.0; "4x size" at 0.2 (would drag the mean down if it counted); the
+    # photometric shifts at 0.9 except blur at 0.5.
+    ious = {CLEAN: 1.0, **{name: 0.9 for name in FIXED_SHIFTS}, "4x size": 0.2}
+    ious["blur 1.5 px"] = 0.5
+    summary = summarize({name: matrix(v) for name, v in ious.items()}, ["a", "b"])
+    assert summary["mean_iou"][CLEAN] == 100
+    assert "4x size" not in summary["photometric_shifts"]
+    assert summary["mean_share"] == pytest.approx((6 * 0.9 + 0.5) / 7)
+    assert summary["lowest_shift"] == "blur 1.5 px"
+    assert summary["lowest_share"] < 0.6 < summary["mean_share"]
+    assert set(summary["per_class_iou"][CLEAN]) == {"a", "b"}
