@@ -8,8 +8,17 @@ out-of-domain detector when the checkpoint has one beside it (`best.domain.npz`)
 Otherwise fit the preset's detector (`model.domain.npz`) afterwards with
 `segnet calibrate <name> --data camvid --data-dir ../shared/camvid`.
 
+`model.json` also records what the run folder says of the model, for the model card's
+tables (`scripts/model_card_tables.py`): `training` (epochs, the kept epoch and its
+validation mIoU, the splits trained on, time and CPU from `train_time.tsv`),
+`logit_adjustment` (the tau `segnet adjust` chose), `test_per_class_iou`,
+`test_scores_unadjusted` (with `--unadjusted-eval-dir`) and `robustness` (with
+`--robustness`, the JSON of `benchmarks/robustness.py`).
+
     python scripts/make_preset.py RUN_DIR --name camvid_segnet \
-        [--eval-dir RUN_DIR/eval-test] [--command "scripts/train_camvid.sh"]
+        [--checkpoint best_adjusted.keras] [--eval-dir RUN_DIR/eval-test] \
+        [--unadjusted-eval-dir RUN_DIR/eval-test-unadjusted] \
+        [--robustness robustness.json] [--command "scripts/train_camvid.sh"]
 """
 
 import argparse
@@ -20,12 +29,50 @@ from pathlib import Path
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "segnet_tf" / "presets"
 
 
+SCORE_KEYS = ("global_accuracy", "class_average_accuracy", "mean_iou", "boundary_f1")
+
+
+def headline_scores(metrics: dict) -> dict[str, float]:
+    """G, C, mIoU and BF of a `segnet evaluate` metrics.json."""
+    return {key: metrics[key] for key in SCORE_KEYS}
+
+
+def training_record(run_dir: Path, config) -> dict:
+    """Epochs, the kept epoch, the splits trained on, and the time of each training call.
+
+    Time comes from the recipe scripts' `train_time.tsv` (one line per call: when, CPU,
+    epochs before and after, seconds), so a run resumed across sessions adds up.
+    """
+    finished = run_dir / "metrics.json"  # written last by a finished `segnet train`
+    metrics = json.loads(finished.read_text()) if finished.is_file() else {}
+    record = {
+        "splits": ["train", "validation"] if config.train_on_validation else ["train"],
+        "epochs": metrics.get("epochs_completed"),
+        "kept_epoch": metrics.get("best_epoch"),
+        "kept_by": metrics.get("checkpoint_chosen_by", "best validation mIoU"),
+        "validation_mean_iou": metrics.get("mean_iou"),
+    }
+    times = run_dir / "train_time.tsv"
+    if times.is_file():
+        calls = [line.split("\t") for line in times.read_text().splitlines() if line.strip()]
+        record["calls"] = [
+            {"when": w, "cpu": cpu, "epochs": int(after) - int(before), "seconds": int(sec)}
+            for w, cpu, before, after, sec in calls
+        ]
+        record["seconds"] = sum(call["seconds"] for call in record["calls"])
+    return record
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="folder of a finished `segnet train` run")
     parser.add_argument("--name", required=True, help="preset name, e.g. camvid_segnet")
     parser.add_argument("--checkpoint", default="best.keras", help="model file in the run")
     parser.add_argument("--eval-dir", type=Path, help="`segnet evaluate` output folder")
+    parser.add_argument(
+        "--unadjusted-eval-dir", type=Path, help="`segnet evaluate` of the unadjusted model"
+    )
+    parser.add_argument("--robustness", type=Path, help="JSON of benchmarks/robustness.py")
     parser.add_argument("--command", default="", help="the command that trained it")
     parser.add_argument(
         "--output-dir", type=Path, default=PRESETS_DIR, help="default: the package's presets"
@@ -58,12 +105,21 @@ def main(argv=None) -> int:
     )
     model = trained.copy_with(dtype="float32", training_size=training_size)
     test_scores = None
+    details = {"training": training_record(args.run_dir, config)}
+    sweep = args.run_dir / "logit_adjustment.json"
+    if sweep.is_file():
+        chosen = json.loads(sweep.read_text())
+        details["logit_adjustment"] = {"tau": chosen["chosen_tau"], "chosen_on": chosen["split"]}
     if args.eval_dir is not None:
         scores = json.loads((args.eval_dir / "metrics.json").read_text())
-        test_scores = {
-            key: scores[key]
-            for key in ("global_accuracy", "class_average_accuracy", "mean_iou", "boundary_f1")
-        }
+        test_scores = headline_scores(scores)
+        per_class = scores["per_class"]
+        details["test_per_class_iou"] = dict(zip(per_class["name"], per_class["iou"], strict=True))
+    if args.unadjusted_eval_dir is not None:
+        scores = json.loads((args.unadjusted_eval_dir / "metrics.json").read_text())
+        details["test_scores_unadjusted"] = headline_scores(scores)
+    if args.robustness is not None:
+        details["robustness"] = json.loads(args.robustness.read_text())
     detector = checkpoint.with_name(checkpoint.stem + ".domain.npz")
     folder = model.save_to_preset(
         args.output_dir / args.name,
@@ -72,6 +128,7 @@ def main(argv=None) -> int:
         test_scores=test_scores,
         train_config=config.to_dict(),
         domain_detector=detector if detector.is_file() else None,
+        details=details,
     )
     size_mb = (folder / MODEL_FILE).stat().st_size / 1e6
     print(f"wrote the preset {folder}/ ({MODEL_FILE}: {size_mb:.1f} MB)")

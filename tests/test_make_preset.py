@@ -53,3 +53,49 @@ def test_preset_is_the_trained_model_in_float32(tmp_path, dtype_policy):
     # The folder is a preset: SegNet.from_preset loads exactly the same model.
     loaded = SegNet.from_preset(out / "tiny")
     assert loaded.get_config() == preset.get_config()
+
+
+def test_preset_records_the_run_folders_training_adjustment_scores_and_robustness(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    TrainConfig(
+        model="segnet_basic", width=1 / 16, data="synthetic", train_on_validation=True
+    ).save(run_dir / "config.json")
+    (run_dir / "classes.json").write_text(
+        json.dumps({"names": ["a", "b", "c"], "colors": [[0, 0, 0], [1, 1, 1], [2, 2, 2]]})
+    )
+    SegNet(3, depth="basic", width=1 / 16, name="segnet_basic").save(run_dir / "best.keras")
+    (run_dir / "metrics.json").write_text(
+        json.dumps({"epochs_completed": 7, "best_epoch": 7, "mean_iou": 0.61})
+    )
+    # Two training calls (a run resumed once), as the recipe scripts log them.
+    (run_dir / "train_time.tsv").write_text(
+        "2026-12-06T01:00:00Z\tCPU X (avx2, 2 cores)\t0\t4\t100\n"
+        "2026-12-06T02:00:00Z\tCPU X (avx2, 2 cores)\t4\t7\t80\n"
+    )
+    (run_dir / "logit_adjustment.json").write_text(json.dumps({"chosen_tau": 0.5, "split": "x"}))
+    scores = {"global_accuracy": 0.9, "class_average_accuracy": 0.7, "mean_iou": 0.6}
+    per_class = {"name": ["a", "b", "c"], "iou": [0.5, 0.6, 0.7]}
+    for folder, bf in (("eval", 0.5), ("eval-unadjusted", 0.4)):
+        (run_dir / folder).mkdir()
+        (run_dir / folder / "metrics.json").write_text(
+            json.dumps({**scores, "boundary_f1": bf, "per_class": per_class})
+        )
+    (tmp_path / "robustness.json").write_text(json.dumps({"mean_share": 0.93}))
+
+    out = tmp_path / "presets"
+    args = [str(run_dir), "--name", "tiny", "--output-dir", str(out)]
+    args += ["--eval-dir", str(run_dir / "eval")]
+    args += ["--unadjusted-eval-dir", str(run_dir / "eval-unadjusted")]
+    args += ["--robustness", str(tmp_path / "robustness.json")]
+    assert _make_preset()(args) == 0
+    metadata = json.loads((out / "tiny" / "model.json").read_text())
+    training = metadata["training"]
+    assert training["splits"] == ["train", "validation"]
+    assert (training["epochs"], training["kept_epoch"], training["seconds"]) == (7, 7, 180)
+    assert [call["epochs"] for call in training["calls"]] == [4, 3]
+    assert metadata["logit_adjustment"] == {"tau": 0.5, "chosen_on": "x"}
+    assert metadata["test_scores"] == {**scores, "boundary_f1": 0.5}
+    assert metadata["test_scores_unadjusted"]["boundary_f1"] == 0.4
+    assert metadata["test_per_class_iou"] == {"a": 0.5, "b": 0.6, "c": 0.7}
+    assert metadata["robustness"] == {"mean_share": 0.93}

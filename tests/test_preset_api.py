@@ -50,8 +50,13 @@ def test_save_to_preset_and_from_preset_round_trip_exactly(tmp_path, build):
 def test_metadata_and_list_presets(tmp_path):
     model = tiny_segnet()
     scores = {"mean_iou": 0.5, "global_accuracy": 0.8}
+    details = {"robustness": {"mean_share": 0.93}, "training": {"epochs": 3}}
     model.save_to_preset(
-        tmp_path / "streets", classes=CLASSES, trained_with="segnet train ...", test_scores=scores
+        tmp_path / "streets",
+        classes=CLASSES,
+        trained_with="segnet train ...",
+        test_scores=scores,
+        details=details,
     )
     tiny_segnet().save_to_preset(tmp_path / "other")
     (tmp_path / "not_a_preset").mkdir()
@@ -65,6 +70,12 @@ def test_metadata_and_list_presets(tmp_path):
     assert metadata["model_class"] == "SegNet"
     assert metadata["parameters"] == model.count_params()
     assert metadata["domain_detector"] is None
+    assert metadata["robustness"] == details["robustness"]
+    assert metadata["training"] == details["training"]
+    # Details may not overwrite what save_to_preset records itself.
+    with pytest.raises(ValueError, match="parameters"):
+        model.save_to_preset(tmp_path / "clash", details={"parameters": 1})
+    assert not (tmp_path / "clash").exists()
     # Without a class list, a 3-class model gets generic names, one per output.
     assert presets["other"]["classes"]["names"] == ["class 0", "class 1", "class 2"]
 

@@ -178,6 +178,7 @@ class SegmentationModel(keras.Model):
         test_scores: dict[str, float] | None = None,
         train_config: dict[str, Any] | None = None,
         domain_detector: Any = None,
+        details: dict[str, Any] | None = None,
     ) -> Path:
         """Write this model as a preset folder that :meth:`from_preset` loads exactly.
 
@@ -194,12 +195,14 @@ class SegmentationModel(keras.Model):
             train_config: The training run's config, for provenance.
             domain_detector: A ``.domain.npz`` file (``segnet calibrate``) or a
                 ``DomainDetector``; None for none.
+            details: More of the model's record for ``model.json`` (JSON values),
+                e.g. ``training`` (epochs, time, CPU) or ``robustness`` scores.
 
         Returns:
             The folder.
         """
         return save_preset(
-            self, folder, classes, trained_with, test_scores, train_config, domain_detector
+            self, folder, classes, trained_with, test_scores, train_config, domain_detector, details
         )
 
     def pooling_taps(self) -> Sequence:

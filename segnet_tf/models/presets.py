@@ -58,6 +58,7 @@ def preset_metadata(
     test_scores: dict[str, float] | None = None,
     train_config: dict[str, Any] | None = None,
     has_domain_detector: bool = False,
+    details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What ``model.json`` says of ``model`` (see :func:`save_preset`)."""
     config = model.get_config()
@@ -85,6 +86,12 @@ def preset_metadata(
         metadata["train_config"] = dict(train_config)
     if test_scores is not None:
         metadata["test_scores"] = {key: float(value) for key, value in test_scores.items()}
+    clashes = sorted(set(details or {}) & set(metadata))
+    if clashes:
+        raise ValueError(
+            f"`details` may not replace the keys {clashes} that save_to_preset writes itself."
+        )
+    metadata.update(details or {})
     return metadata
 
 
@@ -96,6 +103,7 @@ def save_preset(
     test_scores: dict[str, float] | None = None,
     train_config: dict[str, Any] | None = None,
     domain_detector: Any = None,
+    details: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` as a preset folder (created if needed); returns the folder.
 
@@ -114,12 +122,20 @@ def save_preset(
         domain_detector: Its out-of-domain detector: the path of a ``.domain.npz``
             file (its ``.domain.config.json`` is copied too when present), an object
             with a ``save(path)`` method (a ``DomainDetector``), or None.
+        details: More of the model's record, stored as given (JSON values) beside the
+            keys above, e.g. ``training`` (epochs, time, CPU) or ``robustness``.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder} exists and is not a folder; a preset is a folder.")
     metadata = preset_metadata(
-        model, classes, trained_with, test_scores, train_config, domain_detector is not None
+        model,
+        classes,
+        trained_with,
+        test_scores,
+        train_config,
+        domain_detector is not None,
+        details,
     )
     folder.mkdir(parents=True, exist_ok=True)
     save_atomic(folder / MODEL_FILE, model.save, ".keras")
