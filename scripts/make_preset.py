@@ -6,7 +6,9 @@ class list, which `Segmenter.from_preset` reads, the training frame size, where 
 model came from and its test scores from `segnet evaluate`), plus the run's
 out-of-domain detector when the checkpoint has one beside it (`best.domain.npz`).
 Otherwise fit the preset's detector (`model.domain.npz`) afterwards with
-`segnet calibrate <name> --data camvid --data-dir ../shared/camvid`.
+`segnet calibrate <name> --data camvid --data-dir ../shared/camvid`, or fit it on a
+first build in another folder and pass it with `--domain-detector` to the final build,
+so that `model.json` names it.
 
 `model.json` also records what the run folder says of the model, for the model card's
 tables (`scripts/model_card_tables.py`): `training` (epochs, the kept epoch and its
@@ -73,6 +75,12 @@ def main(argv=None) -> int:
         "--unadjusted-eval-dir", type=Path, help="`segnet evaluate` of the unadjusted model"
     )
     parser.add_argument("--robustness", type=Path, help="JSON of benchmarks/robustness.py")
+    parser.add_argument(
+        "--domain-detector",
+        type=Path,
+        help="the .domain.npz to ship (default: the checkpoint's own, if it has one), e.g. "
+        "one `segnet calibrate` fitted on a first build of this preset",
+    )
     parser.add_argument("--command", default="", help="the command that trained it")
     parser.add_argument(
         "--output-dir", type=Path, default=PRESETS_DIR, help="default: the package's presets"
@@ -120,7 +128,9 @@ def main(argv=None) -> int:
         details["test_scores_unadjusted"] = headline_scores(scores)
     if args.robustness is not None:
         details["robustness"] = json.loads(args.robustness.read_text())
-    detector = checkpoint.with_name(checkpoint.stem + ".domain.npz")
+    detector = args.domain_detector or checkpoint.with_name(checkpoint.stem + ".domain.npz")
+    if args.domain_detector is not None and not detector.is_file():
+        raise SystemExit(f"{detector}: no such file; expected a `segnet calibrate` .domain.npz")
     folder = model.save_to_preset(
         args.output_dir / args.name,
         classes=classes,

@@ -4,6 +4,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 from data_fixtures import script_main
 
 from segnet_tf.models import SegNet
@@ -88,7 +89,10 @@ def test_preset_records_the_run_folders_training_adjustment_scores_and_robustnes
     args += ["--eval-dir", str(run_dir / "eval")]
     args += ["--unadjusted-eval-dir", str(run_dir / "eval-unadjusted")]
     args += ["--robustness", str(tmp_path / "robustness.json")]
-    assert _make_preset()(args) == 0
+    with pytest.raises(SystemExit, match="no such file"):
+        _make_preset()([*args, "--domain-detector", str(tmp_path / "missing.domain.npz")])
+    (tmp_path / "fitted.domain.npz").write_bytes(b"a detector")
+    assert _make_preset()([*args, "--domain-detector", str(tmp_path / "fitted.domain.npz")]) == 0
     metadata = json.loads((out / "tiny" / "model.json").read_text())
     training = metadata["training"]
     assert training["splits"] == ["train", "validation"]
@@ -99,3 +103,5 @@ def test_preset_records_the_run_folders_training_adjustment_scores_and_robustnes
     assert metadata["test_scores_unadjusted"]["boundary_f1"] == 0.4
     assert metadata["test_per_class_iou"] == {"a": 0.5, "b": 0.6, "c": 0.7}
     assert metadata["robustness"] == {"mean_share": 0.93}
+    assert metadata["domain_detector"] == "model.domain.npz"
+    assert (out / "tiny" / "model.domain.npz").read_bytes() == b"a detector"
