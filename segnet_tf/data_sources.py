@@ -17,6 +17,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from segnet_tf.config.registered_names import add_data_source_name
+
 # The split table lives with the configs (segnet_tf.config.splits); kept importable here.
 from segnet_tf.config.splits import (  # noqa: F401
     SEGNET_LAYOUT,
@@ -53,9 +55,11 @@ def register_data_source(source: DataSource) -> DataSource:
     """Add (or replace) a data source; returns it.
 
     Args:
-        source: The source; its name becomes valid for ``data`` fields.
+        source: The source; its name becomes valid for ``data`` fields (the configs
+            read it from :mod:`segnet_tf.config.registered_names`).
     """
     _SOURCES[source.name] = source
+    add_data_source_name(source.name, source.needs_data_dir)
     return source
 
 

@@ -1,9 +1,11 @@
-"""The checks of a ``.keras`` model file before Keras reads it, shared by every reader.
+"""A ``.keras`` model file: the checks before Keras reads it, and the files beside it.
 
 Keras reports a truncated archive as "File not found" and a folder as no file at
 all; :func:`check_model_file` names what is wrong instead. Used by
 :func:`segnet_tf.training.load_trained_model`, ``Segmenter.from_file`` and
-``segnet demo --model``. Imports no TensorFlow.
+``segnet demo --model``. A model file ``<stem>.keras`` keeps its out-of-domain
+detector in ``<stem>.domain.npz`` beside it (:func:`detector_path`), which
+``segnet calibrate`` writes and ``Segmenter.from_file`` reads. Imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -11,6 +13,15 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
+
+DOMAIN_FILE_SUFFIX = ".domain.npz"
+"""A model file ``<stem>.keras`` keeps its detector in ``<stem>.domain.npz`` beside it."""
+
+
+def detector_path(model_path: str | os.PathLike) -> Path:
+    """``<stem>.domain.npz`` beside the model file ``<stem>.keras``."""
+    path = Path(model_path)
+    return path.with_name(path.stem + DOMAIN_FILE_SUFFIX)
 
 
 def check_model_file(path: str | os.PathLike) -> Path:

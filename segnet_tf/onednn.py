@@ -29,7 +29,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from segnet_tf.precision import cpu_flags
+from segnet_tf.cpu_features import cpu_flags
 
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 FROZEN_WEIGHTS_ENV = "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"
@@ -57,7 +57,7 @@ def inference_environment(flags: set[str], environ: Mapping[str, str]) -> dict[s
     user set neither variable.
 
     Args:
-        flags: The CPU's feature flags (:func:`segnet_tf.precision.cpu_flags`).
+        flags: The CPU's feature flags (:func:`segnet_tf.cpu_features.cpu_flags`).
         environ: The environment the process starts with.
     """
     if ONEDNN_ENV in environ or FROZEN_WEIGHTS_ENV in environ:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from segnet_tf.cpu_features import cpu_flags
+
 if TYPE_CHECKING:
     import keras
 
@@ -34,22 +36,6 @@ def check_precision(precision: str) -> str:
             f"Unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}."
         )
     return precision
-
-
-def cpu_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> set[str]:
-    """The feature flags of the first CPU listed in ``cpuinfo`` (empty if unreadable).
-
-    Args:
-        cpuinfo: The file to read; Linux's ``/proc/cpuinfo`` by default.
-    """
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def cpu_has_native_bf16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool:

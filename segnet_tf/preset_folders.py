@@ -26,6 +26,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from segnet_tf.model_files import DOMAIN_FILE_SUFFIX
+
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 """The bundled presets: one folder per preset."""
 
@@ -33,8 +35,8 @@ MODEL_FILE = "model.keras"
 """Config and weights of a preset's model."""
 METADATA_FILE = "model.json"
 """A preset's metadata: ``classes``, ``training_size``, ``trained_with``, ``test_scores``..."""
-DOMAIN_FILE = "model.domain.npz"
-"""A preset's out-of-domain detector, when it has one."""
+DOMAIN_FILE = Path(MODEL_FILE).stem + DOMAIN_FILE_SUFFIX
+"""A preset's out-of-domain detector (``model.domain.npz``), when it has one."""
 
 
 def is_preset_folder(path: str | os.PathLike) -> bool:

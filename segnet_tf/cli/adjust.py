@@ -18,7 +18,7 @@ Examples:
 
 import argparse
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.commands.adjustment import AdjustConfig, adjust
 
 HELP = "rebalance classes by logit adjustment chosen on validation (raises C)"
@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: The subcommand parser.
     """
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    cf.add_field_arguments(parser, AdjustConfig, "adjustment (one argument per config field)")
+    config_fields.add_field_arguments(
+        parser, AdjustConfig, "adjustment (one argument per config field)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
 
@@ -41,11 +43,11 @@ def run(args: argparse.Namespace) -> int:
     Args:
         args: Parsed arguments.
     """
-    config = cf.config_from_args(AdjustConfig, args)
+    config = config_fields.config_from_args(AdjustConfig, args)
     try:
         result = adjust(config, overwrite=args.overwrite)
-    except cf.ConfigError as err:
-        raise ValueError(cf.cli_message(AdjustConfig, err)) from None
+    except config_fields.ConfigError as err:
+        raise ValueError(config_fields.cli_message(AdjustConfig, err)) from None
     if result.batch_norm_batches:
         print(f"batch-norm statistics recomputed from {result.batch_norm_batches} images")
     print(f"{'tau':>5}  {'G':>5}  {'C':>5}  {'mIoU':>5}   on {result.config.split}")

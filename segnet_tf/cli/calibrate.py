@@ -17,7 +17,7 @@ Examples:
 
 import argparse
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.commands.calibration import CalibrateConfig, calibrate
 
 HELP = "fit a model's out-of-domain detector on its training data"
@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: The subcommand parser.
     """
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    cf.add_field_arguments(parser, CalibrateConfig, "calibration (one argument per config field)")
+    config_fields.add_field_arguments(
+        parser, CalibrateConfig, "calibration (one argument per config field)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,10 +41,10 @@ def run(args: argparse.Namespace) -> int:
     Args:
         args: Parsed arguments.
     """
-    config = cf.config_from_args(CalibrateConfig, args)
+    config = config_fields.config_from_args(CalibrateConfig, args)
     try:
         result = calibrate(config)
-    except cf.ConfigError as err:
-        raise ValueError(cf.cli_message(CalibrateConfig, err)) from None
+    except config_fields.ConfigError as err:
+        raise ValueError(config_fields.cli_message(CalibrateConfig, err)) from None
     print(f"segnet calibrate: wrote {result.path}")
     return 0

@@ -16,7 +16,7 @@ Examples:
 
 import argparse
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.commands.evaluation import EvaluateConfig, evaluate
 
 HELP = "evaluate a saved model (G, C, mIoU, BF, confusion matrix)"
@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: The subcommand parser.
     """
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    cf.add_field_arguments(parser, EvaluateConfig, "evaluation (one argument per config field)")
+    config_fields.add_field_arguments(
+        parser, EvaluateConfig, "evaluation (one argument per config field)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing metrics.json")
 
 
@@ -39,14 +41,14 @@ def run(args: argparse.Namespace) -> int:
     Args:
         args: Parsed arguments.
     """
-    config = cf.config_from_args(EvaluateConfig, args)
+    config = config_fields.config_from_args(EvaluateConfig, args)
     # Imported here: segnet_tf.training imports TensorFlow, which `segnet --help` must not.
     from segnet_tf.training.evaluate import format_results
 
     try:
         result = evaluate(config, overwrite=args.overwrite)
-    except cf.ConfigError as err:
-        raise ValueError(cf.cli_message(EvaluateConfig, err)) from None
+    except config_fields.ConfigError as err:
+        raise ValueError(config_fields.cli_message(EvaluateConfig, err)) from None
     print(format_results(result.metrics))
     seconds = result.metrics.get("seconds_per_image")
     if seconds is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.commands.exporting import ExportConfig, export
 
 HELP = "export a model as SavedModel (TF Serving), TFLite or ONNX"
@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: The subcommand parser.
     """
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    cf.add_field_arguments(parser, ExportConfig, "export (one argument per config field)")
+    config_fields.add_field_arguments(
+        parser, ExportConfig, "export (one argument per config field)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,11 +44,11 @@ def run(args: argparse.Namespace) -> int:
     Args:
         args: Parsed arguments.
     """
-    config = cf.config_from_args(ExportConfig, args)
+    config = config_fields.config_from_args(ExportConfig, args)
     try:
         result = export(config)
-    except cf.ConfigError as err:
-        raise ValueError(cf.cli_message(ExportConfig, err)) from None
+    except config_fields.ConfigError as err:
+        raise ValueError(config_fields.cli_message(ExportConfig, err)) from None
     if result.removed_mc_dropout:
         print("Note: Monte-Carlo dropout removed (deterministic weight-averaging prediction).")
     print(f"Exported {config.model} ({config.format}) to {result.path}")

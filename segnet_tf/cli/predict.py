@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import argparse
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.commands.prediction import PredictConfig, predict
 
 HELP = "segment images and videos: PNG masks and overlays, overlay videos"
@@ -45,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: The subcommand parser.
     """
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    cf.add_field_arguments(parser, PredictConfig, "prediction (one argument per config field)")
+    config_fields.add_field_arguments(
+        parser, PredictConfig, "prediction (one argument per config field)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,11 +56,11 @@ def run(args: argparse.Namespace) -> int:
     Args:
         args: Parsed arguments.
     """
-    config = cf.config_from_args(PredictConfig, args)
+    config = config_fields.config_from_args(PredictConfig, args)
     try:
         result = predict(config)
-    except cf.ConfigError as err:
-        raise ValueError(cf.cli_message(PredictConfig, err)) from None
+    except config_fields.ConfigError as err:
+        raise ValueError(config_fields.cli_message(PredictConfig, err)) from None
     if result.num_images:
         print(f"Segmented {len(result.images)} of {result.num_images} images into {config.out}.")
     if result.num_videos:

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.atomic_files import remove_stale_temp_files, save_atomic, write_json_atomic
+from segnet_tf.class_count import check_class_count
 from segnet_tf.commands.model_data import (
     data_dir_field,
     data_field,
@@ -38,7 +39,11 @@ SWEEP_FILE = "logit_adjustment.json"
 
 
 def _taus_check(value: Any) -> str | None:
-    if isinstance(value, tuple) and value and all(cf.is_number(t) and t >= 0 for t in value):
+    if (
+        isinstance(value, tuple)
+        and value
+        and all(config_fields.is_number(t) and t >= 0 for t in value)
+    ):
         return None
     return "one or more finite strengths, each >= 0"
 
@@ -69,35 +74,38 @@ class AdjustConfig(CommandConfig):
         output: The adjusted model; None: ``<model>_adjusted.keras`` beside the model.
     """
 
-    model: str = cf.option(
+    model: str = config_fields.option(
         help_text="trained model (.keras), e.g. a run's best.keras",
         positional=True,
         metavar="MODEL",
-        check=cf.path(optional=False, what="a .keras model file"),
+        check=config_fields.path(optional=False, what="a .keras model file"),
     )
     data: str | None = data_field()
     data_dir: str | None = data_dir_field()
-    split: str = cf.option("validation", "split tau is chosen on", check=split_check)
-    taus: tuple[float, ...] = cf.option(
+    split: str = config_fields.option("validation", "split tau is chosen on", check=split_check)
+    taus: tuple[float, ...] = config_fields.option(
         DEFAULT_TAUS, "strengths to try", metavar="TAU", check=_taus_check
     )
-    metric: str = cf.option(
+    metric: str = config_fields.option(
         "mean_iou",
         "score that picks tau",
         choices=SELECTION_METRICS,
-        check=cf.choice(SELECTION_METRICS),
+        check=config_fields.choice(SELECTION_METRICS),
     )
-    limit: int | None = cf.option(
-        None, "use only the first N images", metavar="N", check=cf.count(1, optional=True)
+    limit: int | None = config_fields.option(
+        None,
+        "use only the first N images",
+        metavar="N",
+        check=config_fields.count(1, optional=True),
     )
-    recompute_batch_norm: int = cf.option(
+    recompute_batch_norm: int = config_fields.option(
         0,
         "first recompute batch-norm statistics over N training images at full resolution "
         "(0: keep the trained ones)",
         metavar="N",
-        check=cf.count(0),
+        check=config_fields.count(0),
     )
-    output: str | None = cf.option(
+    output: str | None = config_fields.option(
         None,
         "adjusted model (default: <model>_adjusted.keras beside the model)",
         metavar="PATH",
@@ -194,8 +202,6 @@ def adjust(
     if resolved.limit is not None:
         dataset = dataset.take(resolved.limit)
     model = load_trained_model(resolved.model, compile=False)
-    from segnet_tf.export.input_checks import check_class_count
-
     # Before the (long) recomputation and sweep: another class count cannot be adjusted.
     check_class_count(
         model,

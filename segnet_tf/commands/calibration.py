@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.commands.model_arg import model_field, model_file
 from segnet_tf.commands.model_data import (
     data_dir_field,
@@ -23,13 +23,12 @@ from segnet_tf.commands.model_data import (
 )
 from segnet_tf.config_fields import CommandConfig, ConfigError
 from segnet_tf.data_sources import load_split
+from segnet_tf.model_files import detector_path
 
-DOMAIN_SUFFIX = ".domain.npz"  # segnet_tf.inference.domain.DOMAIN_FILE_SUFFIX, without TF
 
-
-def config_path(detector_path: str | os.PathLike) -> Path:
+def config_path(detector_file: str | os.PathLike) -> Path:
     """Where the resolved config is written: ``x.domain.npz`` -> ``x.domain.config.json``."""
-    return Path(str(detector_path).removesuffix(".npz") + ".config.json")
+    return Path(str(detector_file).removesuffix(".npz") + ".config.json")
 
 
 def _margin_check(value) -> str | None:
@@ -64,34 +63,36 @@ class CalibrateConfig(CommandConfig):
     model: str = model_field(", e.g. a run's best.keras")
     data: str | None = data_field()
     data_dir: str | None = data_dir_field()
-    training_size: tuple[int, int] | None = cf.option(
+    training_size: tuple[int, int] | None = config_fields.option(
         None,
         "frame size to describe images at, for a model that records none (default: the "
         "model's training_size)",
         metavar=("H", "W"),
-        check=cf.image_size(optional=True),
+        check=config_fields.image_size(optional=True),
     )
-    shifted_copies: int = cf.option(
-        2, "camera-shifted copies of each frame", metavar="N", check=cf.count(0)
+    shifted_copies: int = config_fields.option(
+        2, "camera-shifted copies of each frame", metavar="N", check=config_fields.count(0)
     )
-    margin: float = cf.option(
+    margin: float = config_fields.option(
         1.2, "threshold = MARGIN x the validation scores' 99th percentile", check=_margin_check
     )
-    shrinkage: float = cf.option(
+    shrinkage: float = config_fields.option(
         0.5, "weight of the covariance's diagonal, in (0, 1]", check=_shrinkage_check
     )
-    limit: int | None = cf.option(
+    limit: int | None = config_fields.option(
         None,
         "use only the first N frames of each split (quick checks)",
         metavar="N",
-        check=cf.count(2, optional=True),
+        check=config_fields.count(2, optional=True),
     )
-    seed: int = cf.option(0, "seed of the camera shifts", metavar="N", check=cf.count(0))
-    output: str | None = cf.option(
+    seed: int = config_fields.option(
+        0, "seed of the camera shifts", metavar="N", check=config_fields.count(0)
+    )
+    output: str | None = config_fields.option(
         None,
         "detector file (default: <model stem>.domain.npz beside the model)",
         metavar="FILE",
-        check=cf.path(optional=True),
+        check=config_fields.path(optional=True),
     )
 
 
@@ -114,7 +115,7 @@ def resolve(config: CalibrateConfig) -> CalibrateConfig:
     """Fill in the data source (from the run) and the output path (nothing is written)."""
     model_path = os.path.abspath(model_file(config.model))
     data, source = resolve_data_source(model_path, config.data, config.data_dir)
-    output = config.output or str(Path(model_path).with_name(Path(model_path).stem + DOMAIN_SUFFIX))
+    output = config.output or str(detector_path(model_path))
     return dataclasses.replace(
         config, model=model_path, data=data, data_dir=source["data_dir"], output=output
     ).validate()

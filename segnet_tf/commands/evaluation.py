@@ -12,8 +12,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.atomic_files import make_folder, remove_stale_temp_files
+from segnet_tf.class_count import check_class_count
 from segnet_tf.commands.model_arg import model_field, model_file, preset_name
 from segnet_tf.commands.model_data import (
     data_dir_field,
@@ -63,57 +64,61 @@ class EvaluateConfig(CommandConfig):
     model: str = model_field(", e.g. a run's best.keras")
     data: str | None = data_field()
     data_dir: str | None = data_dir_field()
-    split: str = cf.option("test", "train, validation (val) or test", check=split_check)
-    batch_size: int = cf.option(1, "images per batch", metavar="N", check=cf.count(1))
-    mc_samples: int = cf.option(
+    split: str = config_fields.option("test", "train, validation (val) or test", check=split_check)
+    batch_size: int = config_fields.option(
+        1, "images per batch", metavar="N", check=config_fields.count(1)
+    )
+    mc_samples: int = config_fields.option(
         0,
         "Monte-Carlo dropout samples for Bayesian models (0: one pass)",
         metavar="N",
-        check=cf.count(0),
+        check=config_fields.count(0),
     )
-    flip: bool = cf.option(
+    flip: bool = config_fields.option(
         False,
         "average each image's prediction with its mirror image's (2x compute; the same "
         "as --tta flip)",
-        check=cf.flag_value,
+        check=config_fields.flag_value,
     )
     tta: str | None = tta_field(
         "test-time augmentation: flip, scales:0.75,1,1.25 or flip+scales:0.75,1,1.25 "
         "(mean softmax over the flipped and rescaled passes)"
     )
     precision: str = precision_field("compute precision of a Keras model")
-    limit: int | None = cf.option(
+    limit: int | None = config_fields.option(
         None,
         "evaluate only the first N images (quick checks)",
         metavar="N",
-        check=cf.count(1, optional=True),
+        check=config_fields.count(1, optional=True),
     )
-    boundary: bool = cf.option(
-        True, "compute boundary F1 (--no-boundary skips the slowest score)", check=cf.flag_value
+    boundary: bool = config_fields.option(
+        True,
+        "compute boundary F1 (--no-boundary skips the slowest score)",
+        check=config_fields.flag_value,
     )
-    synthetic_images: int | None = cf.option(
+    synthetic_images: int | None = config_fields.option(
         None,
         "synthetic source: training scene count it was built with (default: from the run)",
         metavar="N",
-        check=cf.count(2, optional=True),
+        check=config_fields.count(2, optional=True),
     )
-    image_size: tuple[int, int] | None = cf.option(
+    image_size: tuple[int, int] | None = config_fields.option(
         None,
         "synthetic scene size (default: from the run)",
         metavar=("H", "W"),
-        check=cf.image_size(optional=True),
+        check=config_fields.image_size(optional=True),
     )
-    seed: int | None = cf.option(
+    seed: int | None = config_fields.option(
         None,
         "synthetic source seed (default: from the run)",
         metavar="N",
         check=lambda value: None if value is None else seed_check(value),
     )
-    output_dir: str | None = cf.option(
+    output_dir: str | None = config_fields.option(
         None,
         "output folder (default: eval-<split> beside the model)",
         metavar="DIR",
-        check=cf.path(optional=True),
+        check=config_fields.path(optional=True),
     )
 
     def check_fields(self) -> None:
@@ -263,8 +268,6 @@ def evaluate(
         model = with_precision(
             load_trained_model(resolved.model, compile=False), resolved.precision
         )
-    from segnet_tf.export.input_checks import check_class_count
-
     # Before anything is scored or written: another class count scores garbage.
     check_class_count(
         model,

@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.commands.model_arg import load_segmenter, model_field, model_file, preset_name
 from segnet_tf.commands.model_data import (
     data_dir_field,
@@ -81,43 +81,55 @@ class ExportConfig(CommandConfig):
     """
 
     model: str = model_field()
-    format: str = cf.option(
-        help_text="export format", required=True, choices=FORMATS, check=cf.choice(FORMATS)
+    format: str = config_fields.option(
+        help_text="export format",
+        required=True,
+        choices=FORMATS,
+        check=config_fields.choice(FORMATS),
     )
-    out: str = cf.option("exported", "output folder", metavar="DIR", check=cf.path(False))
-    name: str | None = cf.option(
+    out: str = config_fields.option(
+        "exported", "output folder", metavar="DIR", check=config_fields.path(False)
+    )
+    name: str | None = config_fields.option(
         None,
         "model name, the folder or file name of the export (default: the preset's name "
         "for a preset, else the Keras model's name)",
         check=_plain_name,
     )
-    version: int | None = cf.option(
-        None, "SavedModel version (default: next free number)", check=cf.count(1, optional=True)
+    version: int | None = config_fields.option(
+        None,
+        "SavedModel version (default: next free number)",
+        check=config_fields.count(1, optional=True),
     )
-    pad_to_multiple: int = cf.option(
+    pad_to_multiple: int = config_fields.option(
         1,
         "pad inputs to multiples of M and crop back (1: not needed for segnet_tf models)",
         metavar="M",
-        check=cf.count(1),
+        check=config_fields.count(1),
     )
-    opset: int = cf.option(17, "ONNX opset, 11 to 18 (13 to 18 for int8)", check=cf.count(1))
-    keep_mc_dropout: bool = cf.option(
+    opset: int = config_fields.option(
+        17, "ONNX opset, 11 to 18 (13 to 18 for int8)", check=config_fields.count(1)
+    )
+    keep_mc_dropout: bool = config_fields.option(
         False,
         "SavedModel of a Bayesian model: keep dropout on (one random sample per request)",
-        check=cf.flag_value,
+        check=config_fields.flag_value,
     )
 
     precision: str = precision_field(
         "SavedModel compute precision; bfloat16 keeps uint8 in and float32 out"
     )
-    quantize: str = cf.option(
+    quantize: str = config_fields.option(
         "none",
         "TFLite: dynamic (int8 weights) or int8 (full integer, calibrated); ONNX: int8",
         choices=QUANTIZATIONS,
-        check=cf.choice(QUANTIZATIONS),
+        check=config_fields.choice(QUANTIZATIONS),
     )
-    calibration_images: int = cf.option(
-        64, "--quantize int8: training images to calibrate on", metavar="N", check=cf.count(1)
+    calibration_images: int = config_fields.option(
+        64,
+        "--quantize int8: training images to calibrate on",
+        metavar="N",
+        check=config_fields.count(1),
     )
     data: str | None = data_field()
     data_dir: str | None = data_dir_field()
@@ -127,12 +139,12 @@ class ExportConfig(CommandConfig):
         empty_fix="leave --tta out to add no serve_images_tta signature",
     )
 
-    scale: str = cf.option(
+    scale: str = config_fields.option(
         "training",
         "training: the export resizes images to the area of the model's training frames "
         "(photos of any size); native: runs the network on them as they are",
         choices=("training", "native"),
-        check=cf.choice(lambda: ("training", "native")),
+        check=config_fields.choice(lambda: ("training", "native")),
     )
 
     def check_fields(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.preset_folders import (
     MODEL_FILE,
     PRESETS_DIR,  # noqa: F401 - where the names are looked up, for callers
@@ -76,9 +76,9 @@ def model_field(help_suffix: str = "") -> Any:
     Args:
         help_suffix: Appended to the shared help text, e.g. ``", e.g. a run's best.keras"``.
     """
-    return cf.option(
+    return config_fields.option(
         help_text=model_help() + help_suffix,
         positional=True,
         metavar="MODEL",
-        check=cf.path(optional=False, what="a .keras file or a preset name"),
+        check=config_fields.path(optional=False, what="a .keras file or a preset name"),
     )

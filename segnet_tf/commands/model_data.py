@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.commands.training import TrainConfig
 from segnet_tf.data_sources import data_source_names, get_data_source, is_split_name
 from segnet_tf.precision import PRECISIONS
@@ -19,18 +19,21 @@ from segnet_tf.precision import PRECISIONS
 
 def data_field() -> Any:
     """The ``data`` field of a command config (default: the run's source)."""
-    return cf.option(
+    return config_fields.option(
         None,
         "data source (default: from the run's config.json)",
         choices=data_source_names(),
-        check=cf.choice(data_source_names, optional=True),
+        check=config_fields.choice(data_source_names, optional=True),
     )
 
 
 def data_dir_field() -> Any:
     """The ``data_dir`` field of a command config (default: the run's folder)."""
-    return cf.option(
-        None, "data folder (default: from the run)", metavar="DIR", check=cf.path(optional=True)
+    return config_fields.option(
+        None,
+        "data folder (default: from the run)",
+        metavar="DIR",
+        check=config_fields.path(optional=True),
     )
 
 
@@ -63,14 +66,16 @@ def tta_field(help_text: str, empty_fix: str = "write none for one pass") -> Any
         help_text: The option's help.
         empty_fix: What an empty value's message says to do instead.
     """
-    return cf.option(
+    return config_fields.option(
         None, help_text, metavar="SPEC", check=lambda value: tta_check(value, empty_fix)
     )
 
 
 def precision_field(help_text: str) -> Any:
     """The ``precision`` field of a command config: ``float32`` (default) or ``bfloat16``."""
-    return cf.option("float32", help_text, choices=PRECISIONS, check=cf.choice(PRECISIONS))
+    return config_fields.option(
+        "float32", help_text, choices=PRECISIONS, check=config_fields.choice(PRECISIONS)
+    )
 
 
 def split_check(value: Any) -> str | None:
@@ -106,7 +111,7 @@ def resolve_data_source(
     run_config = run_config_beside(model_path)
     data = data or (run_config.data if run_config else None)
     if data is None:
-        raise cf.ConfigError(
+        raise config_fields.ConfigError(
             "data", None, "a data source: there is no config.json beside the model to take it from"
         )
     get_data_source(data)

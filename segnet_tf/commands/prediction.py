@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 from segnet_tf.atomic_files import (
     make_folder,
     remove_stale_temp_files,
@@ -74,68 +74,73 @@ class PredictConfig(CommandConfig):
     """
 
     model: str = model_field()
-    inputs: tuple[str, ...] = cf.option(
+    inputs: tuple[str, ...] = config_fields.option(
         help_text="image or video files, or folders",
         positional=True,
         metavar="INPUT",
         check=_inputs_check,
     )
-    out: str = cf.option(
-        help_text="output folder", metavar="DIR", required=True, check=cf.path(optional=False)
+    out: str = config_fields.option(
+        help_text="output folder",
+        metavar="DIR",
+        required=True,
+        check=config_fields.path(optional=False),
     )
-    classes: str | None = cf.option(
+    classes: str | None = config_fields.option(
         None,
         "class list (ClassList JSON); default: sidecar next to the model, else CamVid "
         "for 11 classes, else generic names",
         metavar="JSON",
-        check=cf.path(optional=True, what="a JSON file path"),
+        check=config_fields.path(optional=True, what="a JSON file path"),
     )
-    mc_samples: int | None = cf.option(
+    mc_samples: int | None = config_fields.option(
         None,
         "Monte-Carlo dropout passes (Bayesian models); also writes uncertainty maps",
         metavar="N",
-        check=cf.count(1, optional=True),
+        check=config_fields.count(1, optional=True),
     )
     tta: str | None = tta_field(
         "test-time augmentation, e.g. flip or flip+scales:0.75,1,1.25 (one pass each)"
     )
-    alpha: float = cf.option(DEFAULT_ALPHA, "overlay opacity", metavar="A", check=cf.number(0, 1))
-    legend: bool = cf.option(
-        True, "draw the class legend beside image overlays", check=cf.flag_value
+    alpha: float = config_fields.option(
+        DEFAULT_ALPHA, "overlay opacity", metavar="A", check=config_fields.number(0, 1)
     )
-    scale: str = cf.option(
+    legend: bool = config_fields.option(
+        True, "draw the class legend beside image overlays", check=config_fields.flag_value
+    )
+    scale: str = config_fields.option(
         "training",
         "training: resize each image to the area of the model's training frames (photos "
         "of any size); native: segment it as it is, in tiles (imagery already at the "
         "training scale)",
         choices=("training", "native"),
-        check=cf.choice(lambda: ("training", "native")),
+        check=config_fields.choice(lambda: ("training", "native")),
     )
-    tile_size: int | None = cf.option(
+    tile_size: int | None = config_fields.option(
         None,
         "largest side run in one pass with --scale native (default: 1024)",
         metavar="N",
-        check=cf.count(1, optional=True),
+        check=config_fields.count(1, optional=True),
     )
-    max_pixels: int | None = cf.option(
+    max_pixels: int | None = config_fields.option(
         None,
         "larger images are downscaled to this many pixels first (default: 8000000)",
         metavar="N",
-        check=cf.count(1, optional=True),
+        check=config_fields.count(1, optional=True),
     )
     precision: str = precision_field(
         "network compute precision (bfloat16 is faster on CPUs with AMX or AVX512-BF16)"
     )
-    video_masks: bool = cf.option(
+    video_masks: bool = config_fields.option(
         False,
         "for videos, also write one class-id mask PNG per frame into <stem>_masks/",
-        check=cf.flag_value,
+        check=config_fields.flag_value,
     )
-    max_frames: int | None = cf.option(
+    max_frames: int | None = config_fields.option(
         None,
         "for videos, segment only the first N frames",
         metavar="N",
-        check=cf.count(1, optional=True),
+        check=config_fields.count(1, optional=True),
     )
 
     def check_fields(self) -> None:
@@ -383,7 +388,7 @@ def predict(config: PredictConfig, verbose: bool = True) -> PredictResult:
         raise ValueError(f"no images to segment, nor videos ({reasons}).")
     segmenter = load_segmenter(config)
     if config.mc_samples is not None and not segmenter.is_bayesian:
-        raise cf.ConfigError(
+        raise config_fields.ConfigError(
             "mc_samples",
             config.mc_samples,
             f"unset: Monte-Carlo sampling needs a Bayesian model with Monte-Carlo dropout, "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
 
 # The config and its names, also importable from here (where they used to live).
 from segnet_tf.config.training import (  # noqa: F401
@@ -39,7 +39,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: The ``segnet train`` parser.
     """
-    cf.add_field_arguments(
+    config_fields.add_field_arguments(
         parser, TrainConfig, "training configuration (one flag per config field)"
     )
 
@@ -54,4 +54,4 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         ValueError: naming the invalid value as it was given: ``--flag value`` for
             a flag, ``FILE: field=value`` for a field of the config file.
     """
-    return cf.config_from_args(TrainConfig, args)
+    return config_fields.config_from_args(TrainConfig, args)

@@ -9,6 +9,8 @@ these to build its flags, the commands (:mod:`segnet_tf.commands`) and the train
 - :mod:`~segnet_tf.config.adjustment`: the logit-adjustment strengths (taus) and
   the scores that choose among them;
 - :mod:`~segnet_tf.config.splits`: the split names and their SegNet-layout folders.
+- :mod:`~segnet_tf.config.registered_names`: the model and data-source names the
+  configs accept (the registries above enter theirs there).
 """
 
 from segnet_tf.config.adjustment import DEFAULT_TAUS, SELECTION_METRICS

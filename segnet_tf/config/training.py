@@ -2,7 +2,8 @@
 
 A frozen dataclass with one check per field; ``segnet train`` makes one flag of each
 field (:mod:`segnet_tf.commands.training`), the trainer (:mod:`segnet_tf.training`)
-reads it, and every run writes it as ``config.json``. Imports no TensorFlow.
+reads it, and every run writes it as ``config.json``. Imports no TensorFlow: model and
+data-source names are checked against :mod:`segnet_tf.config.registered_names`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from segnet_tf import config_fields as cf
+from segnet_tf import config_fields
+from segnet_tf.config.registered_names import data_source_names, model_names, needs_data_dir
 from segnet_tf.config_fields import CommandConfig, ConfigError
-from segnet_tf.data_sources import data_source_names, get_data_source
 
 OPTIMIZERS = ("sgd", "adamw")
 LR_SCHEDULES = ("constant", "poly", "cosine")
@@ -34,7 +35,7 @@ STRATEGIES = ("none", "mirrored", "multiworker")
 
 def _opt(default, help_text: str, **extra) -> Any:
     """A dataclass field carrying its CLI help (and optional choices/metavar)."""
-    return cf.option(default, help_text, **extra)
+    return config_fields.option(default, help_text, **extra)
 
 
 # Limits of the checks (counts and image sides: see segnet_tf.config_fields).
@@ -53,7 +54,7 @@ def _zoom_range(value: Any) -> str | None:
     if (
         isinstance(value, tuple)
         and len(value) == 2
-        and all(cf.is_number(v) for v in value)
+        and all(config_fields.is_number(v) for v in value)
         and MIN_ZOOM <= value[0] <= value[1] <= MAX_ZOOM
     ):
         return None
@@ -62,13 +63,13 @@ def _zoom_range(value: Any) -> str | None:
 
 def seed_check(value: Any) -> str | None:
     """An integer in [0, 2**32 - 1] (numpy's seed range)."""
-    if cf.is_int(value) and 0 <= value <= MAX_SEED:
+    if config_fields.is_int(value) and 0 <= value <= MAX_SEED:
         return None
     return f"an integer in [0, {MAX_SEED}]"
 
 
 def _width(value: Any) -> str | None:
-    if cf.is_number(value) and MIN_WIDTH_EXCLUSIVE < value <= MAX_WIDTH:
+    if config_fields.is_number(value) and MIN_WIDTH_EXCLUSIVE < value <= MAX_WIDTH:
         return None
     return (
         f"a finite number in (1/128, {MAX_WIDTH:g}]: at width 1/128 or less the models' "
@@ -77,7 +78,7 @@ def _width(value: Any) -> str | None:
 
 
 def _model_name(value: Any) -> str | None:
-    # Membership in the registry is checked by check_fields(), which imports the models.
+    # Membership in the registered names is checked by check_fields().
     return None if isinstance(value, str) else "a registered model name (a string)"
 
 
@@ -173,32 +174,35 @@ class TrainConfig(CommandConfig):
         1.0,
         "train the network at this fraction of the image size (0.5: 4x cheaper)",
         metavar="S",
-        check=cf.number(0, MAX_INPUT_SCALE, low_open=True),
+        check=config_fields.number(0, MAX_INPUT_SCALE, low_open=True),
     )
     init_from: str | None = _opt(
         None,
         "fine-tune: start from the weights of a preset (name or folder) or a .keras file, "
         "layer by layer where names and shapes match",
         metavar="PRESET_OR_FILE",
-        check=cf.path(optional=True, what="a preset name or folder, or a .keras file"),
+        check=config_fields.path(optional=True, what="a preset name or folder, or a .keras file"),
     )
     data: str = _opt(
-        "camvid", "data source", choices=data_source_names(), check=cf.choice(data_source_names)
+        "camvid",
+        "data source",
+        choices=data_source_names(),
+        check=config_fields.choice(data_source_names),
     )
     data_dir: str | None = _opt(
         None,
         "data folder (camvid: defaults to $SEGNET_CAMVID_DIR)",
         metavar="DIR",
-        check=cf.path(optional=True),
+        check=config_fields.path(optional=True),
     )
     synthetic_images: int = _opt(
-        64, "training scenes of the synthetic source", metavar="N", check=cf.count(2)
+        64, "training scenes of the synthetic source", metavar="N", check=config_fields.count(2)
     )
     image_size: tuple[int, int] = _opt(
         (360, 480),
         "training crop size, height and width",
         metavar=("H", "W"),
-        check=cf.image_size(),
+        check=config_fields.image_size(),
     )
     scale_range: tuple[float, float] = _opt(
         (0.5, 2.0),
@@ -210,122 +214,139 @@ class TrainConfig(CommandConfig):
         None,
         "size validation images are resized to (default: --image-size)",
         metavar=("H", "W"),
-        check=cf.image_size(optional=True),
+        check=config_fields.image_size(optional=True),
     )
-    batch_size: int = _opt(4, "global batch size", metavar="N", check=cf.count(1))
-    epochs: int = _opt(50, "number of epochs", metavar="N", check=cf.count(1))
+    batch_size: int = _opt(4, "global batch size", metavar="N", check=config_fields.count(1))
+    epochs: int = _opt(50, "number of epochs", metavar="N", check=config_fields.count(1))
     steps_per_epoch: int | None = _opt(
         None,
         "batches per epoch (default: one pass over the training split)",
         metavar="N",
-        check=cf.count(1, optional=True),
+        check=config_fields.count(1, optional=True),
     )
     validation_steps: int | None = _opt(
         None,
         "validation batches per epoch (default: the whole split)",
         metavar="N",
-        check=cf.count(1, optional=True),
+        check=config_fields.count(1, optional=True),
     )
     train_on_validation: bool = _opt(
         False,
         "also train on the validation split (the final fit; keeps the last epoch)",
-        check=cf.flag_value,
+        check=config_fields.flag_value,
     )
     optimizer: str = _opt(
-        "sgd", "optimizer (sgd uses momentum)", choices=OPTIMIZERS, check=cf.choice(OPTIMIZERS)
+        "sgd",
+        "optimizer (sgd uses momentum)",
+        choices=OPTIMIZERS,
+        check=config_fields.choice(OPTIMIZERS),
     )
     learning_rate: float = _opt(
         0.01,
         "peak learning rate",
         metavar="LR",
-        check=cf.number(0, math.inf, low_open=True, high_open=True),
+        check=config_fields.number(0, math.inf, low_open=True, high_open=True),
     )
-    momentum: float = _opt(0.9, "SGD momentum", metavar="M", check=cf.number(0, 1, high_open=True))
+    momentum: float = _opt(
+        0.9, "SGD momentum", metavar="M", check=config_fields.number(0, 1, high_open=True)
+    )
     lr_schedule: str = _opt(
-        "poly", "learning-rate schedule", choices=LR_SCHEDULES, check=cf.choice(LR_SCHEDULES)
+        "poly",
+        "learning-rate schedule",
+        choices=LR_SCHEDULES,
+        check=config_fields.choice(LR_SCHEDULES),
     )
     warmup_steps: int = _opt(
-        0, "linear warm-up steps (poly, cosine)", metavar="N", check=cf.count(0)
+        0, "linear warm-up steps (poly, cosine)", metavar="N", check=config_fields.count(0)
     )
     weight_decay: float = _opt(
-        5e-4, "decoupled weight decay", metavar="WD", check=cf.number(0, math.inf, high_open=True)
+        5e-4,
+        "decoupled weight decay",
+        metavar="WD",
+        check=config_fields.number(0, math.inf, high_open=True),
     )
     class_weighting: str = _opt(
         "median_frequency",
         "loss class weights",
         choices=CLASS_WEIGHTINGS,
-        check=cf.choice(CLASS_WEIGHTINGS),
+        check=config_fields.choice(CLASS_WEIGHTINGS),
     )
     loss: str = _opt(
         "cross_entropy",
         "training loss (void ignored, class weights)",
         choices=LOSSES,
-        check=cf.choice(LOSSES),
+        check=config_fields.choice(LOSSES),
     )
     secondary_loss_weight: float = _opt(
         1.0,
         "weight of the second loss of a sum such as cross_entropy+lovasz",
         metavar="W",
-        check=cf.number(0, math.inf, high_open=True),
+        check=config_fields.number(0, math.inf, high_open=True),
     )
     focal_gamma: float = _opt(
         2.0,
         "focusing exponent of --loss focal",
         metavar="G",
-        check=cf.number(0, math.inf, high_open=True),
+        check=config_fields.number(0, math.inf, high_open=True),
     )
     ohem_threshold: float = _opt(
         0.7,
         "--loss ohem keeps pixels whose true-class probability is at most this",
         metavar="P",
-        check=cf.number(0, 1, low_open=True),
+        check=config_fields.number(0, 1, low_open=True),
     )
     ohem_min_kept: int = _opt(
-        16384, "--loss ohem keeps at least this many pixels", metavar="N", check=cf.count(1)
+        16384,
+        "--loss ohem keeps at least this many pixels",
+        metavar="N",
+        check=config_fields.count(1),
     )
-    augment: bool = _opt(True, "random scale-crop, flip and colour jitter", check=cf.flag_value)
+    augment: bool = _opt(
+        True, "random scale-crop, flip and colour jitter", check=config_fields.flag_value
+    )
     camera_augment: bool = _opt(
         False,
         "random camera shifts: white balance, exposure, blur, JPEG, noise (needs --augment)",
-        check=cf.flag_value,
+        check=config_fields.flag_value,
     )
     mixed_precision: bool = _opt(
         False,
         "mixed_float16 on GPU, mixed_bfloat16 on CPUs with native bfloat16 (else float32)",
-        check=cf.flag_value,
+        check=config_fields.flag_value,
     )
     strategy: str = _opt(
         "none",
         "distribution strategy (see TF_CONFIG)",
         choices=STRATEGIES,
-        check=cf.choice(STRATEGIES),
+        check=config_fields.choice(STRATEGIES),
     )
     early_stopping_patience: int = _opt(
         0,
         "epochs without better val mIoU before stopping (0: never)",
         metavar="N",
-        check=cf.count(0),
+        check=config_fields.count(0),
     )
     backup_every_steps: int = _opt(
         0,
         "back up the training state every N batches (0: every epoch)",
         metavar="N",
-        check=cf.count(0),
+        check=config_fields.count(0),
     )
     seed: int = _opt(0, "random seed", metavar="N", check=seed_check)
     run_dir: str = _opt(
-        "runs/segnet", "output folder of the run", metavar="DIR", check=cf.path(optional=False)
+        "runs/segnet",
+        "output folder of the run",
+        metavar="DIR",
+        check=config_fields.path(optional=False),
     )
 
     def check_fields(self) -> None:
         """The model must be registered; the folder source needs its folder; camera
         shifts need the augmentation; early stopping needs held-out validation."""
-        from segnet_tf.models import list_models  # imports TensorFlow: only when called
-
-        models = list_models()
+        models = model_names()
         if self.model not in models:
             raise ConfigError("model", self.model, f"one of {', '.join(models)}")
-        if get_data_source(self.data).needs_data_dir and self.data_dir is None:
+        if needs_data_dir(self.data) and self.data_dir is None:
             raise ConfigError(
                 "data_dir", None, "the data folder (the folder source has no default)"
             )

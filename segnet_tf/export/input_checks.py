@@ -1,4 +1,4 @@
-"""One input check and one class-count check for every export and every runner.
+"""One input check for every export and every runner.
 
 Every export's ``serving_default`` takes uint8 images ``[batch, height, width, 3]``
 with every dimension >= 1, and refuses any other shape instead of answering with a
@@ -17,16 +17,12 @@ wrong-shaped result:
 
 :class:`~segnet_tf.export.runners.ExportedModel`, which ``segnet evaluate`` runs
 exports through, checks with :func:`check_image_batch` first, for a message that
-names the problem whatever the format.
-
-:func:`check_class_count` is the check that a model (Keras or exported) predicts as
-many classes as the data it is scored on has, shared by ``segnet evaluate``,
-``segnet adjust`` and the functions behind them.
+names the problem whatever the format. (The class-count check of models, Keras or
+exported, is :func:`segnet_tf.class_count.check_class_count`.)
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -82,45 +78,3 @@ def builtin_image_batch_check(images):
     ok = tf.logical_and(ok, tf.equal(tf.size(images), shape[0] * shape[1] * shape[2] * 3))
     refused = tf.gather(tf.constant([0]), 1 - tf.cast(ok, tf.int32))
     return tf.reshape(images, tf.stack([shape[0], shape[1], shape[2], 3 + refused]))
-
-
-def output_classes(model) -> int | None:
-    """The number of classes a Keras model or an exported model predicts (None: unknown)."""
-    count = getattr(model, "num_classes", None)
-    if count is None and getattr(model, "outputs", None):
-        count = model.outputs[0].shape[-1]
-    return None if count is None else int(count)
-
-
-def model_label(model) -> str:
-    """How messages name a model: an exported model's path, else the Keras name."""
-    path = getattr(model, "path", None)  # (a Keras layer's `path` is a name, a str)
-    return str(path) if isinstance(path, os.PathLike) else f"model {model.name!r}"
-
-
-def check_class_count(
-    model, num_classes: int, data: str = "the data set", label: str | None = None
-) -> None:
-    """Refuse a model whose class count is not the data's, naming both.
-
-    Scoring 11-class data with a 6-class model gave metrics under the wrong class
-    names (or, the other way round, an error naming neither); the logit adjustment
-    failed with a NumPy broadcast error.
-
-    Args:
-        model: A Keras model or an :class:`~segnet_tf.export.runners.ExportedModel`.
-        num_classes: The data's number of real classes.
-        data: How the message names the data, e.g. ``"the camvid data (../camvid)"``.
-        label: How the message names the model; defaults to :func:`model_label`.
-
-    Raises:
-        ValueError: If the counts differ.
-    """
-    predicted = output_classes(model)
-    if predicted is None or predicted == num_classes:
-        return
-    raise ValueError(
-        f"{label or model_label(model)} predicts {predicted} classes but {data} has "
-        f"{num_classes}; expected the same number: score a model on the data (--data, "
-        "--data-dir) it was trained for."
-    )

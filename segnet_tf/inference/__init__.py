@@ -2,7 +2,6 @@
 
 from segnet_tf.image_decoding import DecodedImage, array_to_rgb, decode_image, load_rgb
 from segnet_tf.inference.class_info import default_classes, generic_palette, read_sidecar_classes
-from segnet_tf.inference.resize_policy import MIN_SIDE, ResizePolicy
 from segnet_tf.inference.segmenter import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_TILE_OVERLAP,
@@ -18,6 +17,7 @@ from segnet_tf.inference.video import (
     segment_video,
 )
 from segnet_tf.preset_folders import PRESETS_DIR, list_presets
+from segnet_tf.resize_policy import MIN_SIDE, ResizePolicy
 from segnet_tf.visualize import colorize, draw_legend, overlay, with_legend
 
 __all__ = [

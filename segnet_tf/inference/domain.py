@@ -35,9 +35,7 @@ import numpy as np
 
 from segnet_tf.atomic_files import write_bytes_atomic
 from segnet_tf.layers import MaxPoolingWithArgmax2D
-
-DOMAIN_FILE_SUFFIX = ".domain.npz"
-"""A model file ``<stem>.keras`` keeps its detector in ``<stem>.domain.npz`` beside it."""
+from segnet_tf.model_files import detector_path
 
 DEFAULT_SHRINKAGE = 0.5
 """Weight of the covariance's diagonal in the shrunk covariance (0: none, 1: diagonal)."""
@@ -202,12 +200,6 @@ class DomainDetector:
                 f"model {encoder.name!r} gives {size}: it was fitted on another model. "
                 "Fit one for this model with `segnet calibrate`."
             )
-
-
-def detector_path(model_path: str | os.PathLike) -> Path:
-    """``<stem>.domain.npz`` beside the model file ``<stem>.keras``."""
-    path = Path(model_path)
-    return path.with_name(path.stem + DOMAIN_FILE_SUFFIX)
 
 
 def read_sidecar_detector(model_path: str | os.PathLike) -> DomainDetector | None:

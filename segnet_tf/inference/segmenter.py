@@ -20,13 +20,13 @@ from segnet_tf.inference.domain import (
     pooled_statistics,
     read_sidecar_detector,
 )
-from segnet_tf.inference.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
 from segnet_tf.inference.tta import NO_TTA, TestTimeAugmentation, tta_probabilities
 from segnet_tf.model_files import check_model_file
 from segnet_tf.models import has_mc_dropout, mc_predict
 from segnet_tf.models.presets import load_preset_model
 from segnet_tf.precision import with_precision
 from segnet_tf.preset_folders import MODEL_FILE, is_preset_folder, preset_folder
+from segnet_tf.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
 from segnet_tf.training_scale import check_scale_mode, resize_images, working_size
 
 DEFAULT_TILE_SIZE = 1024

@@ -14,6 +14,8 @@ from typing import Any
 
 import keras
 
+from segnet_tf.config.registered_names import add_model_name
+
 
 @dataclass(frozen=True)
 class ModelEntry:
@@ -38,6 +40,7 @@ def register_model(name: str, builder: Callable[..., keras.Model], **arguments) 
     if name in _ENTRIES:
         raise ValueError(f"A model named {name!r} is already registered.")
     _ENTRIES[name] = ModelEntry(builder, MappingProxyType(dict(arguments)))
+    add_model_name(name)  # the configs check model names there, without Keras
 
 
 def list_models() -> list[str]:

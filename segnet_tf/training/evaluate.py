@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from segnet_tf.atomic_files import jsonable, write_json_atomic
-from segnet_tf.export.input_checks import check_class_count
+from segnet_tf.class_count import check_class_count
 from segnet_tf.inference.tta import TestTimeAugmentation, tta_probabilities
 from segnet_tf.metrics import SegmentationEvaluator
 from segnet_tf.models import mc_predict

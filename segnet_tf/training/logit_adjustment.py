@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from segnet_tf.class_count import check_class_count
 from segnet_tf.config.adjustment import DEFAULT_TAUS, SELECTION_METRICS
-from segnet_tf.export.input_checks import check_class_count
 from segnet_tf.metrics.confusion import confusion_matrix, scores_from_confusion
 from segnet_tf.models.logit_adjustment import base_logits, class_prior_offsets
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from segnet_tf.layers import MaxUnpooling2D
 from segnet_tf.models.pooling_taps import PoolingTap, pooling_taps
+from segnet_tf.resize_policy import ResizePolicy
 from segnet_tf.visualize.colormap import colorize_scalar_map, feature_grid
 
 _GRID_COLOR = (255, 255, 255)
@@ -123,9 +124,6 @@ def downscale(image: np.ndarray, max_side: int) -> np.ndarray:
     Segmenter's :class:`~segnet_tf.inference.ResizePolicy` (its rule and resampler),
     with a longer-side limit: the view shows feature maps of a small image.
     """
-    # Imported here: segnet_tf.inference imports this package's drawing functions.
-    from segnet_tf.inference.resize_policy import ResizePolicy
-
     return ResizePolicy(max_pixels=None, max_side=max_side, min_side=1).apply(image)
 
 

@@ -2,8 +2,10 @@
 
 :class:`~segnet_tf.inference.Segmenter` owns a :class:`ResizePolicy`
 (``Segmenter.resize_policy``) and applies it to every image it segments; the demo
-builds its working images with the same class, so there is one rule for the smallest
-accepted image, one for the largest working size and one resampler.
+builds its working images with the same class, and the view of SegNet's feature maps
+(:mod:`segnet_tf.visualize.inside_segnet`) shrinks its image with it, so there is one
+rule for the smallest accepted image, one for the largest working size and one
+resampler. Plain NumPy and Pillow, below the packages that use it.
 """
 
 from __future__ import annotations
