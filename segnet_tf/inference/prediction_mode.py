@@ -4,9 +4,9 @@ Monte-Carlo dropout.
 Every reader of probabilities (``Segmenter``, ``evaluate_model``, the SavedModel
 signatures, videos, the commands and the demo) takes a :class:`PredictionMode`, so
 that the rules live here once: the two ways of averaging exclude each other (both
-at once would multiply the passes for no known gain, and nobody has measured what the
-mixed variance would mean), and Monte-Carlo sampling needs a model with
-Monte-Carlo dropout (without it every sample is the same).
+at once would multiply the passes, and the Monte-Carlo variance is defined over
+dropout samples of one input, not over augmented inputs), and Monte-Carlo sampling
+needs a model with Monte-Carlo dropout (without it every sample is the same).
 
 A plain pass and test-time augmentation are TensorFlow ops
 (:func:`~segnet_tf.inference.tta.tta_probabilities`, compiled once per predictor);
