@@ -133,6 +133,8 @@ def test_segmenter_takes_a_mode_and_resolves_its_default_augmentation(tiny_model
     np.testing.assert_array_equal(by_mode.probabilities, by_default.probabilities)
     with pytest.raises(ValueError, match="either `mode` or `mc_samples`/`tta`"):
         segmenter.predict(rgb, mode=PLAIN, tta="flip")
+    with pytest.raises(ValueError, match="`mode` must be a PredictionMode"):
+        segmenter.predict(rgb, mode="flip")
     with pytest.raises(ValueError, match="Bayesian"):
         segmenter.predict(rgb, mode=PredictionMode(mc_samples=2))
     with pytest.raises(ValueError, match="Bayesian"):

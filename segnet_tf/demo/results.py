@@ -12,7 +12,7 @@ from PIL import Image
 
 from segnet_tf.classes import CAMVID_CLASSES, ClassList
 from segnet_tf.demo.images import InputImage
-from segnet_tf.inference.prediction_mode import PredictionMode
+from segnet_tf.inference.prediction_mode import PredictionMode, mode_or_settings
 from segnet_tf.inference.segmenter import Segmenter
 
 LOW_CONFIDENCE = 0.6
@@ -77,10 +77,12 @@ def segment(
         mode: A :class:`~segnet_tf.inference.prediction_mode.PredictionMode` instead of
             ``mc_samples`` and ``tta``.
     """
-    if mode is None:
-        mode = segmenter.prediction_mode(mc_samples, tta or "none")
-    elif mc_samples is not None or tta is not None:
-        raise ValueError(f"pass either `mode` or `mc_samples`/`tta`, not both; got mode {mode}.")
+    mode = mode_or_settings(
+        mode,
+        lambda: segmenter.prediction_mode(mc_samples, tta or "none"),
+        mc_samples=mc_samples,
+        tta=tta,
+    )
     start = time.perf_counter()
     result = segmenter.predict(image.rgb, probabilities=False, mode=mode)
     seconds = time.perf_counter() - start

@@ -205,3 +205,30 @@ class PredictionMode:
 
 PLAIN = PredictionMode()
 """One plain forward pass."""
+
+
+def mode_or_settings(
+    mode: PredictionMode | None, build: Callable[[], PredictionMode], **settings
+) -> PredictionMode:
+    """``mode`` if given, else ``build()``: for functions that take either a mode or the
+    settings it is built from (``mc_samples``, ``tta``...).
+
+    Args:
+        mode: A :class:`PredictionMode`, or None.
+        build: Makes the mode of the settings (called only without ``mode``).
+        **settings: The settings by name; None, False and 0 count as unset.
+
+    Raises:
+        ValueError: If ``mode`` is given with a setting, or is not a PredictionMode.
+    """
+    if mode is None:
+        return build()
+    if not isinstance(mode, PredictionMode):
+        raise ValueError(f"`mode` must be a PredictionMode or None; got {mode!r}.")
+    if any(value is not None and value is not False and value != 0 for value in settings.values()):
+        names = "/".join(f"`{name}`" for name in settings)
+        raise ValueError(
+            f"pass either `mode` or {names}, not both; the mode already says how to "
+            f"predict ({mode})."
+        )
+    return mode

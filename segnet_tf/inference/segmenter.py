@@ -20,7 +20,7 @@ from segnet_tf.inference.domain import (
     pooled_statistics,
     read_sidecar_detector,
 )
-from segnet_tf.inference.prediction_mode import PredictionMode, Predictor
+from segnet_tf.inference.prediction_mode import PredictionMode, Predictor, mode_or_settings
 from segnet_tf.inference.resize_policy import DEFAULT_MAX_PIXELS, ResizePolicy
 from segnet_tf.inference.tta import TestTimeAugmentation
 from segnet_tf.model_files import check_model_file
@@ -471,15 +471,9 @@ class Segmenter:
                 with either; a :class:`~segnet_tf.errors.DataError` if the image cannot
                 be read or is smaller than 8 pixels on a side.
         """
-        if mode is None:
-            mode = self.prediction_mode(mc_samples, tta)
-        elif mc_samples is not None or tta is not None:
-            raise ValueError(
-                "pass either `mode` or `mc_samples`/`tta`, not both; the mode already "
-                f"says how to predict ({mode})."
-            )
-        elif not isinstance(mode, PredictionMode):
-            raise ValueError(f"`mode` must be a PredictionMode or None; got {mode!r}.")
+        mode = mode_or_settings(
+            mode, lambda: self.prediction_mode(mc_samples, tta), mc_samples=mc_samples, tta=tta
+        )
         mc = mode.is_monte_carlo
         scale_mode = self._scale_mode(scale)
         decoded = _decoded(image)

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from segnet_tf.atomic_files import atomic_folder, atomic_path, write_bytes_atomic
-from segnet_tf.inference.prediction_mode import PredictionMode
+from segnet_tf.inference.prediction_mode import PredictionMode, mode_or_settings
 from segnet_tf.inference.segmenter import Segmenter
 from segnet_tf.visualize import mask_png_bytes, overlay
 
@@ -374,10 +374,10 @@ def segment_video(
     """
     if output_path is None and masks_dir is None:
         raise ValueError("Nothing to write: pass `output_path`, `masks_dir` or both.")
-    if mode is None:
-        mode = segmenter.prediction_mode(mc_samples)  # checked once, not per frame
-    elif mc_samples is not None:
-        raise ValueError(f"pass either `mode` or `mc_samples`, not both; got mode {mode}.")
+    # Resolved and checked once, not per frame.
+    mode = mode_or_settings(
+        mode, lambda: segmenter.prediction_mode(mc_samples), mc_samples=mc_samples
+    )
     if max_frames is not None and (
         isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1
     ):

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from segnet_tf.atomic_files import jsonable, write_json_atomic
 from segnet_tf.export.input_checks import check_class_count
-from segnet_tf.inference.prediction_mode import PredictionMode
+from segnet_tf.inference.prediction_mode import PredictionMode, mode_or_settings
 from segnet_tf.metrics import SegmentationEvaluator
 from segnet_tf.visualize.figures import plot_confusion_matrix
 
@@ -78,13 +78,13 @@ def evaluate_model(
             of them, or Monte-Carlo sampling is asked of a model without Monte-Carlo
             dropout.
     """
-    if mode is None:
-        mode = PredictionMode.parse(mc_samples=mc_samples, tta=tta, flip=flip)
-    elif mc_samples or flip or tta is not None:
-        raise ValueError(
-            f"pass either `mode` or `mc_samples`/`flip`/`tta`, not both; the mode already "
-            f"says how to predict ({mode})."
-        )
+    mode = mode_or_settings(
+        mode,
+        lambda: PredictionMode.parse(mc_samples=mc_samples, tta=tta, flip=flip),
+        mc_samples=mc_samples,
+        flip=flip,
+        tta=tta,
+    )
 
     if isinstance(model, keras.Model):
         # One graph for every batch (all passes of an augmentation in it), so that the
