@@ -9,9 +9,14 @@ import pytest
 from PIL import Image
 
 import segnet_tf
-from segnet_tf import demo as ds
 from segnet_tf.classes import ClassList
+from segnet_tf.demo import PAGE
 from segnet_tf.demo import samples as demo_samples
+from segnet_tf.demo.clips import DEFAULT_CLIP_FRAMES
+from segnet_tf.demo.images import MAX_UPLOAD_MB
+from segnet_tf.demo.models import MODEL_ENV
+from segnet_tf.demo.results import class_shares, segment
+from segnet_tf.demo.samples import list_samples, load_sample
 from segnet_tf.inference import Segmenter
 from segnet_tf.precision import auto_precision  # the precision the page computes in
 from segnet_tf.visualize import InsideSegNet
@@ -53,7 +58,7 @@ def camvid(tmp_path_factory):
 
 def start(monkeypatch, model_path, camvid_dir=None, page=APP) -> AppTest:
     """Run the page with ``model_path`` and CamVid at ``camvid_dir`` (None: nowhere)."""
-    monkeypatch.setenv(ds.MODEL_ENV, str(model_path))
+    monkeypatch.setenv(MODEL_ENV, str(model_path))
     monkeypatch.delenv("SEGNET_CAMVID_DIR", raising=False)
     # The machine may keep CamVid beside the checkout: decide here where it is.
     monkeypatch.setattr(demo_samples, "find_camvid_dir", lambda: camvid_dir and str(camvid_dir))
@@ -104,7 +109,7 @@ def test_page_renders_with_controls_and_no_cartoon_samples(monkeypatch, models):
 
 
 def test_the_package_page_runs_on_its_own(monkeypatch, models):
-    app = start(monkeypatch, models["segnet_basic"], page=str(ds.PAGE))
+    app = start(monkeypatch, models["segnet_basic"], page=str(PAGE))
     assert app.title[0].value == "Semantic segmentation with SegNet"
 
 
@@ -128,10 +133,10 @@ def test_camvid_sample_produces_the_models_mask_and_confidence(monkeypatch, mode
     assert shown[4].startswith("Confidence: probability of the predicted class")
     assert app.metric[0].label == "Inference time" and app.metric[0].value.endswith("ms")
     # The legend lists the classes of the mask that the model itself predicts.
-    image = ds.load_sample(ds.list_samples()[1])
+    image = load_sample(list_samples()[1])
     segmenter = Segmenter.from_file(models["segnet_basic"], precision=auto_precision())
-    expected = ds.segment(segmenter, image)
-    shares = ds.class_shares(expected.mask, segnet_tf.data.CAMVID_CLASSES)
+    expected = segment(segmenter, image)
+    shares = class_shares(expected.mask, segnet_tf.data.CAMVID_CLASSES)
     legend = texts(app.markdown)
     for share in shares:
         assert f'<span>{share.name}</span><span class="pct">{share.share:.1%}</span>' in legend
@@ -160,10 +165,10 @@ def test_highlight_one_class_and_move_the_split(monkeypatch, models, camvid):
     app.multiselect(key="samples").set_value(["camvid:frame0.png"]).run()
     highlight = app.selectbox[0]
     assert highlight.label == "Highlight one class" and highlight.value is None
-    image = ds.load_sample(ds.list_samples()[0])
+    image = load_sample(list_samples()[0])
     segmenter = Segmenter.from_file(models["segnet_basic"], precision=auto_precision())
-    mask = ds.segment(segmenter, image).mask
-    shares = ds.class_shares(mask, segnet_tf.data.CAMVID_CLASSES)
+    mask = segment(segmenter, image).mask
+    shares = class_shares(mask, segnet_tf.data.CAMVID_CLASSES)
     # "All classes", then the classes present, largest first.
     assert highlight.options[0] == "All classes"
     assert highlight.options[1:] == [f"{s.name} ({s.share:.1%})" for s in shares]
@@ -192,7 +197,7 @@ def test_video_clip_becomes_an_overlay_video(monkeypatch, models, tmp_path):
     clip = write_clip(tmp_path / "dashcam.mp4", num_frames=8, size=(48, 64))
     app = start(monkeypatch, models["segnet_basic"])
     app.radio(key="input_source").set_value("Video clip").run()
-    assert app.slider(key="clip_frames").value == ds.DEFAULT_CLIP_FRAMES
+    assert app.slider(key="clip_frames").value == DEFAULT_CLIP_FRAMES
     app.slider(key="clip_frames").set_value(5)
     app.file_uploader(key="clip").set_value([("dashcam.mp4", clip.read_bytes(), "video/mp4")])
     app.run()
@@ -291,7 +296,7 @@ def test_uploaded_model_with_its_class_list(monkeypatch, models, tmp_path):
 
 def test_upload_limit_matches_the_streamlit_config():
     config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] == ds.MAX_UPLOAD_MB
+    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB
 
 
 def test_test_time_augmentation_toggle_segments_with_it(monkeypatch, models, camvid):
@@ -301,13 +306,13 @@ def test_test_time_augmentation_toggle_segments_with_it(monkeypatch, models, cam
     app.multiselect(key="samples").set_value(["camvid:frame1.png"]).run()
     app.toggle(key="tta_on").set_value(True).run()
     assert not app.exception and not app.error
-    image = ds.load_sample(ds.list_samples()[1])
+    image = load_sample(list_samples()[1])
     segmenter = Segmenter.from_file(models["segnet_basic"], precision=auto_precision())
-    expected = ds.segment(segmenter, image, tta=str(CAMVID_VAL_CHOICE))
-    plain = ds.segment(segmenter, image)
+    expected = segment(segmenter, image, tta=str(CAMVID_VAL_CHOICE))
+    plain = segment(segmenter, image)
     assert not np.array_equal(expected.mask, plain.mask)  # the toggle makes a difference
     legend = texts(app.markdown)
-    for share in ds.class_shares(expected.mask, segnet_tf.data.CAMVID_CLASSES):
+    for share in class_shares(expected.mask, segnet_tf.data.CAMVID_CLASSES):
         assert f'<span>{share.name}</span><span class="pct">{share.share:.1%}</span>' in legend
 
 

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segnet_tf import demo as ds
 from segnet_tf.cli import main
+from segnet_tf.demo.images import decode_image_bytes, prepare_image
+from segnet_tf.demo.results import segment
 from segnet_tf.errors import DataError
 from segnet_tf.image_decoding import decode_image
 from segnet_tf.inference import ResizePolicy, Segmenter
@@ -102,9 +103,7 @@ def test_every_path_accepts_or_refuses_alike(setup, case):
     path = str(folder / file_name)
     decoder = outcome(lambda: segmenter.predict(decode_image(data, file_name)).mask, file_name)
     by_path = outcome(lambda: segmenter.predict(path).mask, path)
-    demo = outcome(
-        lambda: ds.segment(segmenter, ds.decode_image_bytes(data, file_name)).mask, file_name
-    )
+    demo = outcome(lambda: segment(segmenter, decode_image_bytes(data, file_name)).mask, file_name)
     stem = file_name.rsplit(".", 1)[0]
     if file_name in failures:
         cli = ("refused", f"<file>: {failures[file_name]}")
@@ -126,7 +125,7 @@ def test_the_demo_notes_are_the_decoders():
     for file_name, data, refusal in CASES.values():
         if refusal is None:
             decoded = decode_image(data, file_name)
-            prepared = ds.decode_image_bytes(data, file_name)
+            prepared = decode_image_bytes(data, file_name)
             assert prepared.notes == decoded.notes
             np.testing.assert_array_equal(prepared.rgb, decoded.rgb)
     notes = {case: decode_image(CASES[case][1]).notes for case in ("rgba", "16bit", "cmyk")}
@@ -161,9 +160,9 @@ def test_predict_names_the_file_once(setup):
 def test_demo_mask_download_and_predict_mask_file_are_the_same_bytes(setup):
     folder, out, segmenter, _, _ = setup
     file_name, data, _ = CASES["rgba"]
-    image = ds.decode_image_bytes(data, file_name)
-    analysis = ds.segment(segmenter, image)
-    download = ds.mask_png_bytes(analysis.mask, segmenter.classes)
+    image = decode_image_bytes(data, file_name)
+    analysis = segment(segmenter, image)
+    download = mask_png_bytes(analysis.mask, segmenter.classes)
     assert download == (out / "rgba_mask.png").read_bytes()
     assert download == mask_png_bytes(segmenter.predict(folder / file_name).mask, segmenter.classes)
     with Image.open(io.BytesIO(download)) as mask:
@@ -175,7 +174,7 @@ def test_demo_working_size_is_segmenters_policy(setup):
     segmenter = setup[2]
     assert segmenter.resize_policy == ResizePolicy(max_pixels=segmenter.max_pixels)
     big = photo(600, 2400)
-    image = ds.prepare_image(big, "wide")
+    image = prepare_image(big, "wide")
     assert image.working_size == (256, 1024)
     np.testing.assert_array_equal(image.rgb, ResizePolicy(max_side=1024).apply(big))
     # Shrinking averages whole pixels (BOX): a 0/200 checkerboard halved is all 100.

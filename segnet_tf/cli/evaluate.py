@@ -52,14 +52,10 @@ def run(args: argparse.Namespace) -> int:
     print(format_results(result.metrics))
     seconds = result.metrics.get("seconds_per_image")
     if seconds is not None:
-        from segnet_tf.inference.tta import TestTimeAugmentation  # imports TF
+        from segnet_tf.inference.prediction_mode import PredictionMode  # imports TF
 
-        tta = TestTimeAugmentation.parse(result.metrics["tta"])
-        passes = f"{tta.passes} pass{'es' if tta.passes > 1 else ''}"
-        print(
-            f"test-time augmentation {tta} ({passes}): "
-            f"{1000 * seconds:.1f} ms per image in the network"
-        )
+        mode = PredictionMode.parse(result.metrics["mc_samples"], result.metrics["tta"])
+        print(f"{mode}: {1000 * seconds:.1f} ms per image in the network")
     paths = result.paths
     print(f"segnet evaluate: wrote {paths['metrics']} and {paths['confusion_matrix']}")
     return 0

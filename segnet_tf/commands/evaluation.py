@@ -17,6 +17,7 @@ from segnet_tf.atomic_files import make_folder, remove_stale_temp_files
 from segnet_tf.class_count import check_class_count
 from segnet_tf.commands.model_arg import model_field, model_file, preset_name
 from segnet_tf.commands.model_data import (
+    check_prediction_mode,
     data_dir_field,
     data_field,
     data_label,
@@ -136,23 +137,7 @@ class EvaluateConfig(CommandConfig):
                     self.precision,
                     "float32 for an exported model, which runs in the precision it was exported in",
                 )
-        if self.flip and self.mc_samples > 0:
-            raise ConfigError(
-                "flip",
-                True,
-                "false with mc_samples > 0: choose Monte-Carlo sampling or flip averaging, "
-                "not both",
-            )
-        if self.tta is not None and self.mc_samples > 0:
-            from segnet_tf.inference.tta import TestTimeAugmentation
-
-            if not TestTimeAugmentation.parse(self.tta).is_identity:
-                raise ConfigError(
-                    "tta",
-                    self.tta,
-                    "none with mc_samples > 0: choose Monte-Carlo sampling or test-time "
-                    "augmentation, not both",
-                )
+        check_prediction_mode(self.mc_samples, self.tta, self.flip)
 
 
 @dataclass
@@ -275,25 +260,26 @@ def evaluate(
         data_label(resolved.data, resolved.data_dir, resolved.split),
         label=resolved.model,
     )
-    if resolved.mc_samples:
-        from segnet_tf.models import has_mc_dropout
+    from segnet_tf.inference.prediction_mode import PredictionMode
 
-        if not has_mc_dropout(model):
+    mode = PredictionMode.parse(resolved.mc_samples, resolved.tta, resolved.flip)
+    if mode.is_monte_carlo:
+        try:
+            mode.check_model(model)
+        except ValueError:
             raise ConfigError(
                 "mc_samples",
                 resolved.mc_samples,
                 f"0: Monte-Carlo sampling needs a Bayesian model with Monte-Carlo dropout, "
                 f"and {config.model} has none",
-            )
+            ) from None
     metrics = evaluate_model(
         model,
         make_eval_pipeline(dataset, batch_size=resolved.batch_size),
         classes.num_classes,
         ignore_class=classes.void_id,
         class_names=classes.class_names,
-        mc_samples=resolved.mc_samples,
-        flip=resolved.flip,
-        tta=resolved.tta,
+        mode=mode,
         boundary=resolved.boundary,
         verbose=progress_verbosity(verbose),
     )

@@ -71,6 +71,32 @@ def tta_field(help_text: str, empty_fix: str = "write none for one pass") -> Any
     )
 
 
+def check_prediction_mode(mc_samples: int | None, tta: str | None, flip: bool = False) -> None:
+    """Refuse settings that make no one prediction mode: Monte-Carlo sampling excludes
+    test-time augmentation (``flip`` included), as ``PredictionMode`` says.
+
+    Args:
+        mc_samples: The ``mc_samples`` field (None or 0: no Monte-Carlo sampling).
+        tta: The ``tta`` field, already checked by :func:`tta_check`.
+        flip: The ``flip`` field of ``evaluate``.
+
+    Raises:
+        ConfigError: Naming ``flip`` (when set) or ``tta``.
+    """
+    if not mc_samples:
+        return
+    from segnet_tf.inference.prediction_mode import PredictionMode  # imports TF
+
+    try:
+        PredictionMode.parse(mc_samples=mc_samples, tta=tta, flip=flip)
+    except ValueError as err:
+        field, value, instead = ("flip", True, "false") if flip else ("tta", tta, "none")
+        reason = str(err).rstrip(".")
+        raise config_fields.ConfigError(
+            field, value, f"{instead} with mc_samples: {reason}"
+        ) from None
+
+
 def precision_field(help_text: str) -> Any:
     """The ``precision`` field of a command config: ``float32`` (default) or ``bfloat16``."""
     return config_fields.option(

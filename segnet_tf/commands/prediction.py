@@ -30,8 +30,8 @@ from segnet_tf.atomic_files import (
 )
 from segnet_tf.commands.model_arg import load_segmenter as load_model_arg
 from segnet_tf.commands.model_arg import model_field
-from segnet_tf.commands.model_data import precision_field, tta_field
-from segnet_tf.config_fields import CommandConfig, ConfigError
+from segnet_tf.commands.model_data import check_prediction_mode, precision_field, tta_field
+from segnet_tf.config_fields import CommandConfig
 
 CONFIG_FILE = "predict_config.json"
 DEFAULT_ALPHA = 0.5
@@ -144,16 +144,7 @@ class PredictConfig(CommandConfig):
     )
 
     def check_fields(self) -> None:
-        if self.tta is not None and self.mc_samples is not None:
-            from segnet_tf.inference.tta import TestTimeAugmentation
-
-            if not TestTimeAugmentation.parse(self.tta).is_identity:
-                raise ConfigError(
-                    "tta",
-                    self.tta,
-                    "none with mc_samples: choose Monte-Carlo sampling or test-time "
-                    "augmentation, not both",
-                )
+        check_prediction_mode(self.mc_samples, self.tta)
 
 
 @dataclass
@@ -294,8 +285,11 @@ class FrameProgress:
         self.stream.flush()
 
 
-def write_outputs(segmenter, path: str, stem: str, out_dir: Path, config: PredictConfig):
+def write_outputs(segmenter, path: str, stem: str, out_dir: Path, config: PredictConfig, mode=None):
     """Segment one file and write its PNGs and ``<stem>.json`` (raises on any failure).
+
+    ``mode`` is the ``PredictionMode`` of ``config`` for ``segmenter``
+    (``segmenter.prediction_mode(config.mc_samples)`` when None).
 
     Returns:
         The ``SegmentationResult``.
@@ -312,8 +306,10 @@ def write_outputs(segmenter, path: str, stem: str, out_dir: Path, config: Predic
         with_legend,
     )
 
+    if mode is None:
+        mode = segmenter.prediction_mode(config.mc_samples)
     image = decode_image(path)
-    result = segmenter.predict(image, mc_samples=config.mc_samples, probabilities=False)
+    result = segmenter.predict(image, probabilities=False, mode=mode)
     classes = result.classes
     write_bytes_atomic(out_dir / f"{stem}_mask.png", mask_png_bytes(result.mask, classes))
     blended = overlay(image.rgb, result.mask, classes, alpha=config.alpha)
@@ -387,13 +383,15 @@ def predict(config: PredictConfig, verbose: bool = True) -> PredictResult:
         reasons = "; ".join(f"{p}: {r}" for p, r in failures)
         raise ValueError(f"no images to segment, nor videos ({reasons}).")
     segmenter = load_segmenter(config)
-    if config.mc_samples is not None and not segmenter.is_bayesian:
+    try:
+        mode = segmenter.prediction_mode(config.mc_samples)  # one for every file
+    except ValueError:
         raise config_fields.ConfigError(
             "mc_samples",
             config.mc_samples,
             f"unset: Monte-Carlo sampling needs a Bayesian model with Monte-Carlo dropout, "
             f"and {config.model} has none",
-        )
+        ) from None
     out_dir = Path(config.out)
     make_folder(out_dir)
     remove_stale_temp_files(out_dir)  # of killed runs: videos, mask folders, PNGs
@@ -409,7 +407,7 @@ def predict(config: PredictConfig, verbose: bool = True) -> PredictResult:
         progress = Progress(len(images), stream=None if verbose else io.StringIO())
         for done, (path, stem) in enumerate(images, start=1):
             try:
-                result = write_outputs(segmenter, path, stem, out_dir, config)
+                result = write_outputs(segmenter, path, stem, out_dir, config, mode)
                 done_images.append(path)
                 if result.out_of_domain:
                     out_of_domain.append(path)
@@ -420,7 +418,7 @@ def predict(config: PredictConfig, verbose: bool = True) -> PredictResult:
     done_videos, frames, seconds = [], 0, 0.0
     for path, stem in videos:
         try:
-            result = write_video_outputs(segmenter, path, stem, out_dir, config, verbose)
+            result = write_video_outputs(segmenter, path, stem, out_dir, config, verbose, mode)
             done_videos.append(path)
             frames += result.num_frames
             seconds += result.seconds
@@ -453,9 +451,18 @@ def failure_reason(err: Exception, path: str) -> str:
 
 
 def write_video_outputs(
-    segmenter, path: str, stem: str, out_dir: Path, config: PredictConfig, verbose: bool = True
+    segmenter,
+    path: str,
+    stem: str,
+    out_dir: Path,
+    config: PredictConfig,
+    verbose: bool = True,
+    mode=None,
 ):
-    """Segment one video into ``<stem>_overlay.mp4`` (+ masks); prints one summary line."""
+    """Segment one video into ``<stem>_overlay.mp4`` (+ masks); prints one summary line.
+
+    ``mode`` is as in :func:`write_outputs`.
+    """
     from segnet_tf.inference.video import segment_video
 
     progress = FrameProgress(os.path.basename(path), stream=None if verbose else io.StringIO())
@@ -467,7 +474,7 @@ def write_video_outputs(
             masks_dir=out_dir / f"{stem}_masks" if config.video_masks else None,
             max_frames=config.max_frames,
             alpha=config.alpha,
-            mc_samples=config.mc_samples,
+            mode=mode if mode is not None else segmenter.prediction_mode(config.mc_samples),
             progress=progress,
         )
     finally:

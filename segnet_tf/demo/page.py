@@ -56,7 +56,8 @@ from segnet_tf.demo.results import (
 )
 from segnet_tf.demo.samples import Sample, camvid_hint, list_samples, load_sample
 from segnet_tf.image_decoding import FORMAT_NAMES
-from segnet_tf.inference import Segmenter
+from segnet_tf.inference.prediction_mode import PredictionMode
+from segnet_tf.inference.segmenter import Segmenter
 from segnet_tf.inference.tta import CAMVID_VAL_CHOICE as TTA
 from segnet_tf.visualize import (
     FeatureMaps,
@@ -110,10 +111,8 @@ def samples() -> dict[str, Sample]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def analyse(
-    ref: ModelRef, image: InputImage, mc_samples: int | None, tta: str | None = None
-) -> Analysis:
-    return segment(load_model(ref), image, mc_samples, tta)
+def analyse(ref: ModelRef, image: InputImage, mode: PredictionMode) -> Analysis:
+    return segment(load_model(ref), image, mode=mode)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -477,7 +476,7 @@ def render_image(
         return
     segmenter = load_model(ref)
     with st.spinner(f"Segmenting {name}…"):
-        analysis = analyse(ref, image, settings["mc_samples"], settings["tta"])
+        analysis = analyse(ref, image, settings["mode"])
     with st.container(border=True):
         title_col, time_col = st.columns([4, 1])
         title_col.subheader(name, anchor=False)
@@ -490,8 +489,7 @@ def render_image(
             f"{analysis.seconds * 1000:,.0f} ms",
             help="Wall-clock time of this prediction on this machine's CPU, without the "
             "model's start-up (it is warmed up when it loads)"
-            + (f"; {analysis.mc_samples} Monte-Carlo passes" if analysis.mc_samples else "")
-            + (f"; test-time augmentation {settings['tta']}" if settings["tta"] else ""),
+            + (f"; {settings['mode']}" if settings["mode"].passes > 1 else ""),
         )
         notice = domain_notice(analysis, segmenter.classes)
         if notice:
@@ -559,7 +557,7 @@ def main() -> None:
                 }.get,
                 key="uncertainty_measure",
             )
-    settings["tta"] = None
+    tta = None
     if not settings["mc_samples"] and st.sidebar.toggle(
         "Test-time augmentation",
         key="tta_on",
@@ -567,7 +565,9 @@ def main() -> None:
         f"{TTA.passes} passes, chosen on CamVid's validation frames); slower, usually more "
         "accurate. Not applied to video clips.",
     ):
-        settings["tta"] = str(TTA)
+        tta = TTA
+    # How every photo is predicted, checked once here (clips use `mc_samples` alone).
+    settings["mode"] = PredictionMode(tta=tta, mc_samples=settings["mc_samples"])
     st.sidebar.header("Display")
     settings["alpha"] = st.sidebar.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
 

@@ -12,7 +12,8 @@ from PIL import Image
 
 from segnet_tf.classes import CAMVID_CLASSES, ClassList
 from segnet_tf.demo.images import InputImage
-from segnet_tf.inference import Segmenter
+from segnet_tf.inference.prediction_mode import PredictionMode, mode_or_settings
+from segnet_tf.inference.segmenter import Segmenter
 
 LOW_CONFIDENCE = 0.6
 """A pixel whose predicted class has a lower probability than this counts as unsure."""
@@ -22,9 +23,6 @@ the page warns that the image looks unlike the training data. On the 233 CamVid 
 frames the bundled model is unsure of 10% of the pixels on average and of 25% at most;
 but foreign photos stay below it too (12-28%), which is why models get a detector
 (``segnet calibrate``)."""
-
-
-_PRIME_SIZE = (32, 32)
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,7 @@ class Analysis:
         uncertainty: float32 ``[H, W]`` Monte-Carlo variance, or None.
         entropy: float32 ``[H, W]`` predictive entropy, or None.
         seconds: Wall-clock time of the prediction alone (the model is warmed up when
-            it is loaded).
+            it is loaded; a test-time augmentation's graph is traced on its first use).
         mc_samples: Monte-Carlo samples used, or None.
         out_of_domain: The domain detector's verdict, or None without a detector.
         domain_score: Its score (higher: less like the training frames), or None.
@@ -63,25 +61,30 @@ def segment(
     image: InputImage,
     mc_samples: int | None = None,
     tta: str | None = None,
+    mode: PredictionMode | None = None,
 ) -> Analysis:
     """Run the model on an :class:`InputImage` and time the prediction.
+
+    The image is segmented as it is: it was decoded and brought to its working size
+    once (:func:`~segnet_tf.demo.images.decode_image_bytes`), and the model was warmed
+    up when it was loaded (:func:`~segnet_tf.demo.models.load_segmenter`).
 
     Args:
         segmenter: Loaded model.
         image: Image at the working size.
         mc_samples: Monte-Carlo dropout passes (Bayesian models), or None.
         tta: Test-time augmentation (e.g. ``"flip"``), or None for one pass.
+        mode: A :class:`~segnet_tf.inference.prediction_mode.PredictionMode` instead of
+            ``mc_samples`` and ``tta``.
     """
-    # Under Streamlit the first call of a compiled TensorFlow function in each script run
-    # takes 0.2-1 s more than the next ones (seen with TF 2.21 and Streamlit 1.67, not in
-    # a plain Python process), even though the model was warmed up when it was loaded.
-    # A pass on a tiny image takes that start-up, so the time shown is the prediction's.
-    segmenter.warm_up(*_PRIME_SIZE, mc_samples=1 if mc_samples else None)
-    tta = tta or "none"
-    if tta != "none":  # its own compiled function, traced on first use
-        segmenter.predict(np.zeros((*_PRIME_SIZE, 3), np.uint8), tta=tta, probabilities=False)
+    mode = mode_or_settings(
+        mode,
+        lambda: segmenter.prediction_mode(mc_samples, tta or "none"),
+        mc_samples=mc_samples,
+        tta=tta,
+    )
     start = time.perf_counter()
-    result = segmenter.predict(image.rgb, mc_samples=mc_samples, probabilities=False, tta=tta)
+    result = segmenter.predict(image.rgb, probabilities=False, mode=mode)
     seconds = time.perf_counter() - start
     return Analysis(
         result.mask,
@@ -89,7 +92,7 @@ def segment(
         result.variance,
         result.entropy,
         seconds,
-        mc_samples,
+        mode.mc_samples,
         result.out_of_domain,
         result.domain_score,
     )

@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from segnet_tf.export.image_header import checked_image_sizes
 from segnet_tf.inference.domain import DomainDetector, encoder_model, pooled_statistics
-from segnet_tf.inference.tta import NO_TTA, TestTimeAugmentation, tta_probabilities
+from segnet_tf.inference.prediction_mode import PLAIN, PredictionMode
+from segnet_tf.inference.tta import TestTimeAugmentation
 from segnet_tf.training_scale import check_scale_mode, tf_working_size, to_size
 
 IMAGES_KEY = "images"
@@ -156,6 +157,7 @@ class SegmentationServingModule(tf.Module):
         self.pad_to_multiple = pad_to_multiple
         self.num_classes = int(model.output_shape[-1])
         self.tta = TestTimeAugmentation.parse(tta)
+        self.tta_mode = PredictionMode(tta=self.tta)  # of the extra signature
         check_scale_mode(scale)
         self.training_size = None if scale == "native" else training_size
         self.domain_detector = domain_detector
@@ -164,7 +166,7 @@ class SegmentationServingModule(tf.Module):
             self.encoder = encoder_model(model)  # shares the model's layers
             domain_detector.check_model(self.encoder)
 
-    def _segment(self, images: tf.Tensor, tta: TestTimeAugmentation = NO_TTA):
+    def _segment(self, images: tf.Tensor, mode: PredictionMode = PLAIN):
         height, width = tf.shape(images)[1], tf.shape(images)[2]
         x = tf.cast(images, tf.float32)
         if self.training_size is not None:
@@ -185,7 +187,7 @@ class SegmentationServingModule(tf.Module):
             outputs[OUT_OF_DOMAIN_KEY] = scores > detector.threshold
         if self.pad_to_multiple > 1:
             x = _pad_to_multiple(x, self.pad_to_multiple)
-        probabilities = tta_probabilities(self.model, x, tta)[:, :net_height, :net_width, :]
+        probabilities = mode.graph_probabilities(self.model, x)[:, :net_height, :net_width, :]
         if self.training_size is not None:
             probabilities = tf.cond(
                 tf.logical_and(tf.equal(net_height, height), tf.equal(net_width, width)),
@@ -224,7 +226,7 @@ class SegmentationServingModule(tf.Module):
     def serve_images_tta(self, images):
         """Like :meth:`serve_images`, with the probabilities averaged over the passes of
         the module's test-time augmentation (flipped and rescaled copies), in-graph."""
-        return self._segment(_checked_images(images), self.tta)
+        return self._segment(_checked_images(images), self.tta_mode)
 
     @tf.function(input_signature=[tf.TensorSpec(None, tf.string, name=IMAGE_BYTES_KEY)])
     def serve_image_bytes(self, image_bytes):

@@ -2,6 +2,7 @@
 
 from segnet_tf.image_decoding import DecodedImage, array_to_rgb, decode_image, load_rgb
 from segnet_tf.inference.class_info import default_classes, generic_palette, read_sidecar_classes
+from segnet_tf.inference.prediction_mode import PredictionMode
 from segnet_tf.inference.segmenter import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_TILE_OVERLAP,
@@ -27,6 +28,7 @@ __all__ = [
     "MIN_SIDE",
     "PRESETS_DIR",
     "DecodedImage",
+    "PredictionMode",
     "ResizePolicy",
     "SegmentationResult",
     "Segmenter",

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from segnet_tf.classes import ClassList
-from segnet_tf.image_decoding import DecodedImage, ImageSource, decode_image
+from segnet_tf.image_decoding import DecodedImage, ImageSource, decode_image, source_name
 from segnet_tf.inference import tiling
 from segnet_tf.inference.class_info import check_classes, default_classes, read_sidecar_classes
 from segnet_tf.inference.domain import (
@@ -20,9 +20,10 @@ from segnet_tf.inference.domain import (
     pooled_statistics,
     read_sidecar_detector,
 )
-from segnet_tf.inference.tta import NO_TTA, TestTimeAugmentation, tta_probabilities
+from segnet_tf.inference.prediction_mode import PredictionMode, Predictor, mode_or_settings
+from segnet_tf.inference.tta import TestTimeAugmentation
 from segnet_tf.model_files import check_model_file
-from segnet_tf.models import has_mc_dropout, mc_predict
+from segnet_tf.models import has_mc_dropout
 from segnet_tf.models.presets import load_preset_model
 from segnet_tf.precision import with_precision
 from segnet_tf.preset_folders import MODEL_FILE, is_preset_folder, preset_folder
@@ -86,6 +87,23 @@ def _positive_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"`{name}` must be an int >= {minimum}; got {value!r}.")
     return value
+
+
+def _decoded(image: ImageSource | DecodedImage) -> DecodedImage:
+    """``image`` decoded; a decoded image, or a uint8 ``[H, W, 3]`` array (already what
+    the models see), is taken as it is instead of going through the decoder again."""
+    if isinstance(image, DecodedImage):
+        return image
+    if (
+        isinstance(image, np.ndarray)
+        and image.dtype == np.uint8
+        and image.ndim == 3
+        and image.shape[-1] == 3
+        and image.size  # an empty one gets the decoder's message
+    ):
+        rgb = np.ascontiguousarray(image)  # no copy unless it is a strided view
+        return DecodedImage(rgb, source_name(image), (), rgb.shape[:2])
+    return decode_image(image)
 
 
 class Segmenter:
@@ -181,7 +199,7 @@ class Segmenter:
         self.max_pixels = _positive_int(max_pixels, "max_pixels", 1)
         self.is_bayesian = has_mc_dropout(model)
         self.tta = TestTimeAugmentation.parse(tta)
-        self._softmax_by_tta = {}
+        self._predictors: dict[PredictionMode, Predictor] = {}
         self.scale = check_scale_mode(scale)
         self.training_size = getattr(model, "training_size", None)
         if self.training_size is None and self.scale == "training":
@@ -218,18 +236,33 @@ class Segmenter:
 
         self._resize = resize
 
-    def _softmax_for(self, tta: TestTimeAugmentation):
-        """The compiled softmax (averaged over ``tta``'s passes), one per setting."""
-        if tta not in self._softmax_by_tta:
-            model = self.model
+    def prediction_mode(
+        self, mc_samples: int | None = None, tta: TestTimeAugmentation | str | None = None
+    ) -> PredictionMode:
+        """The :class:`~segnet_tf.inference.prediction_mode.PredictionMode` of
+        :meth:`predict`'s ``mc_samples`` and ``tta``, checked against this model.
 
-            # One trace for every image size: height and width are left unknown.
-            @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
-            def softmax(images):
-                return tta_probabilities(model, images, tta)
+        Resolve it once and pass it as ``predict(..., mode=...)`` for many images (a
+        video's frames).
 
-            self._softmax_by_tta[tta] = softmax
-        return self._softmax_by_tta[tta]
+        Args:
+            mc_samples: Monte-Carlo dropout passes, or None.
+            tta: Test-time augmentation; None uses the segmenter's ``tta``.
+
+        Raises:
+            ValueError: For Monte-Carlo sampling with test-time augmentation, or of a
+                model without Monte-Carlo dropout.
+        """
+        mode = PredictionMode(tta=self.tta if tta is None else tta, mc_samples=mc_samples)
+        if mode.is_monte_carlo and not self.is_bayesian:
+            mode.check_model(self.model)  # raises, naming the model
+        return mode
+
+    def _predictor(self, mode: PredictionMode) -> Predictor:
+        """The mode's predictor of this model, built (and compiled) once per mode."""
+        if mode not in self._predictors:
+            self._predictors[mode] = mode.predictor(self.model)
+        return self._predictors[mode]
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, classes: ClassList | None = None, **kwargs):
@@ -296,7 +329,13 @@ class Segmenter:
             kwargs["domain_detector"] = read_sidecar_detector(folder / MODEL_FILE)
         return cls(model, classes=classes, **kwargs)
 
-    def warm_up(self, height: int = 360, width: int = 480, mc_samples: int | None = None) -> None:
+    def warm_up(
+        self,
+        height: int = 360,
+        width: int = 480,
+        mc_samples: int | None = None,
+        mode: PredictionMode | None = None,
+    ) -> None:
         """Run the model once on a blank image so that later calls are timed fairly.
 
         The first calls trace the network and let oneDNN pick its kernels, which takes
@@ -307,9 +346,11 @@ class Segmenter:
             height: Image height to warm up at.
             width: Image width to warm up at.
             mc_samples: Warm up the Monte-Carlo path with this many passes instead.
+            mode: Warm up this prediction mode (instead of ``mc_samples``); each
+                test-time augmentation is a graph of its own.
         """
         blank = np.zeros((height, width, 3), np.uint8)
-        self.predict(blank, mc_samples=mc_samples, probabilities=False)
+        self.predict(blank, mc_samples=mc_samples, probabilities=False, mode=mode)
 
     @property
     def resize_policy(self) -> ResizePolicy:
@@ -376,18 +417,18 @@ class Segmenter:
         features = self.domain_features(rgb, detector.image_size)
         return float(detector.scores(features[None])[0])
 
-    def _tile_outputs(self, mc_samples: int | None, tta: TestTimeAugmentation = NO_TTA):
+    def _tile_outputs(self, mode: PredictionMode):
         """Function mapping an RGB tile to float32 ``[h, w, C (+2 with MC)]``."""
-        if mc_samples is None:
-            softmax = self._softmax_for(tta)
+        predictor = self._predictor(mode)
+        if not mode.is_monte_carlo:
 
             def predict(tile: np.ndarray) -> np.ndarray:
-                return softmax(tf.constant(tile[None], tf.float32))[0].numpy()
+                return predictor(tile[None].astype(np.float32)).probabilities[0]
 
             return predict
 
         def predict_mc(tile: np.ndarray) -> np.ndarray:
-            result = mc_predict(self.model, tile[None].astype(np.float32), mc_samples)
+            result = predictor(tile[None].astype(np.float32))
             uncertainty = np.stack([result.variance[0], result.entropy[0]], axis=-1)
             return np.concatenate([result.probabilities[0], uncertainty], axis=-1)
 
@@ -400,13 +441,16 @@ class Segmenter:
         probabilities: bool = True,
         tta: TestTimeAugmentation | str | None = None,
         scale: str | None = None,
+        mode: PredictionMode | None = None,
     ) -> SegmentationResult:
         """Segment one image.
 
         Args:
             image: File path, file contents, PIL image (any mode: RGB, RGBA, L, P, I;16,
                 CMYK...), array ``[H, W]`` / ``[H, W, 1|3|4]`` (uint8, 16-bit, or float in
-                0..255) or a :func:`~segnet_tf.image_decoding.decode_image` result.
+                0..255) or a :func:`~segnet_tf.image_decoding.decode_image` result. A
+                uint8 ``[H, W, 3]`` array (an image already decoded, e.g. a video frame)
+                is used as it is, without a decoding pass.
             mc_samples: Number of Monte-Carlo dropout passes averaged, for Bayesian
                 models only; adds ``variance`` and ``entropy`` to the result.
             probabilities: Whether to return the full-size probabilities.
@@ -415,46 +459,39 @@ class Segmenter:
                 mean over the augmentation's passes.
             scale: ``"training"`` or ``"native"`` for this call; None uses the
                 segmenter's ``scale`` (see the class docstring).
+            mode: A :class:`~segnet_tf.inference.prediction_mode.PredictionMode`
+                instead of ``mc_samples`` and ``tta`` (see :meth:`prediction_mode`).
 
         Returns:
             A :class:`SegmentationResult` whose maps have the input's height and width.
 
         Raises:
             ValueError: If ``mc_samples`` is given for a model without Monte-Carlo
-                dropout or together with test-time augmentation; a
-                :class:`~segnet_tf.errors.DataError` if the image cannot be read or is
-                smaller than 8 pixels on a side.
+                dropout or together with test-time augmentation, or ``mode`` together
+                with either; a :class:`~segnet_tf.errors.DataError` if the image cannot
+                be read or is smaller than 8 pixels on a side.
         """
-        if mc_samples is not None:
-            _positive_int(mc_samples, "mc_samples")
-            if not self.is_bayesian:
-                raise ValueError(
-                    f"mc_samples={mc_samples} needs a Bayesian model with Monte-Carlo dropout; "
-                    f"{self.model.name!r} has none, so every sample would be identical."
-                )
-        tta = self.tta if tta is None else TestTimeAugmentation.parse(tta)
-        if mc_samples is not None and not tta.is_identity:
-            raise ValueError(
-                f"choose Monte-Carlo sampling (mc_samples={mc_samples}) or test-time "
-                f"augmentation (tta={str(tta)!r}), not both."
-            )
-        mode = self._scale_mode(scale)
-        decoded = decode_image(image)
+        mode = mode_or_settings(
+            mode, lambda: self.prediction_mode(mc_samples, tta), mc_samples=mc_samples, tta=tta
+        )
+        mc = mode.is_monte_carlo
+        scale_mode = self._scale_mode(scale)
+        decoded = _decoded(image)
         height, width = decoded.size
         policy = self.resize_policy
         policy.check(height, width, decoded.name)
-        if mode == "training":
+        if scale_mode == "training":
             rgb = self.resized(decoded.rgb, working_size(height, width, self.training_size))
         else:
             rgb = policy.apply(decoded.rgb)
         net_h, net_w = rgb.shape[:2]
         outputs = tiling.predict_tiled(
-            self._tile_outputs(mc_samples, tta), rgb, self.tile_size, self.tile_overlap
+            self._tile_outputs(mode), rgb, self.tile_size, self.tile_overlap
         )
         domain_score = out_of_domain = None
         if self.domain_detector is not None:
             detector = self.domain_detector
-            if mode == "training" and tuple(detector.image_size) == self.training_size:
+            if scale_mode == "training" and tuple(detector.image_size) == self.training_size:
                 # The network input is already what the detector looks at.
                 features = self._domain_features_of(rgb)
                 domain_score = float(detector.scores(features[None])[0])
@@ -462,7 +499,7 @@ class Segmenter:
                 domain_score = self.domain_score(decoded.rgb)
             out_of_domain = bool(domain_score > detector.threshold)
         c = self.num_classes
-        if (net_h, net_w) != (height, width) and not probabilities and mc_samples is None:
+        if (net_h, net_w) != (height, width) and not probabilities and not mc:
             mask, confidence = self._upscale_argmax(outputs, (height, width))
             probs = extra = None
         elif (net_h, net_w) != (height, width):
@@ -474,12 +511,12 @@ class Segmenter:
         return SegmentationResult(
             mask=mask,
             probabilities=probs if probabilities else None,
-            variance=extra[..., 0] if mc_samples is not None else None,
-            entropy=extra[..., 1] if mc_samples is not None else None,
+            variance=extra[..., 0] if mc else None,
+            entropy=extra[..., 1] if mc else None,
             classes=self.classes,
             network_size=(net_h, net_w),
             confidence=confidence,
-            scale=mode,
+            scale=scale_mode,
             domain_score=domain_score,
             out_of_domain=out_of_domain,
         )

@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from segnet_tf.atomic_files import atomic_folder, atomic_path, write_bytes_atomic
+from segnet_tf.inference.prediction_mode import PredictionMode, mode_or_settings
 from segnet_tf.inference.segmenter import Segmenter
 from segnet_tf.visualize import mask_png_bytes, overlay
 
@@ -341,6 +342,7 @@ def segment_video(
     alpha: float = 0.5,
     mc_samples: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    mode: PredictionMode | None = None,
 ) -> VideoResult:
     """Segment every frame of a video; write the overlay video and optionally the masks.
 
@@ -359,6 +361,8 @@ def segment_video(
         mc_samples: Monte-Carlo dropout passes per frame (Bayesian models only).
         progress: Called as ``progress(frames_done, total_frames_or_None)`` after
             every frame.
+        mode: A :class:`~segnet_tf.inference.prediction_mode.PredictionMode` instead
+            of ``mc_samples`` (default: ``segmenter.prediction_mode(mc_samples)``).
 
     Returns:
         A :class:`VideoResult`.
@@ -370,6 +374,10 @@ def segment_video(
     """
     if output_path is None and masks_dir is None:
         raise ValueError("Nothing to write: pass `output_path`, `masks_dir` or both.")
+    # Resolved and checked once, not per frame.
+    mode = mode_or_settings(
+        mode, lambda: segmenter.prediction_mode(mc_samples), mc_samples=mc_samples
+    )
     if max_frames is not None and (
         isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1
     ):
@@ -416,7 +424,7 @@ def segment_video(
                 make_writer,
                 tmp_masks,
                 alpha,
-                mc_samples,
+                mode,
                 progress,
                 total,
                 label,
@@ -493,7 +501,7 @@ def _segment_frames(
     make_writer: Callable[[tuple[int, int]], _OverlayWriter] | None,
     masks_dir: Path | None,
     alpha: float,
-    mc_samples: int | None,
+    mode: PredictionMode,
     progress: Callable[[int, int | None], None] | None,
     total: int | None,
     label: str,
@@ -515,7 +523,7 @@ def _segment_frames(
                     f"{label}: frame {count} is {rgb.shape[0]}x{rgb.shape[1]} but the first "
                     f"was {size[0]}x{size[1]}; expected one frame size throughout."
                 )
-            result = segmenter.predict(rgb, mc_samples=mc_samples, probabilities=False)
+            result = segmenter.predict(rgb, probabilities=False, mode=mode)
             outputs.put(count, rgb, result.mask)
             count += 1
             if progress is not None:  # from the caller's thread (e.g. a web page's)

@@ -1,13 +1,13 @@
 """Evaluate a segmentation model on a data set: G, C, mIoU, BF, per class.
 
 Used by ``segnet evaluate`` and at the end of training. Deterministic models are
-evaluated with one forward pass; Bayesian models with ``mc_samples > 0`` by the
-mean softmax over Monte-Carlo dropout samples (``segnet_tf.models.mc_predict``).
+evaluated with one forward pass, with test-time augmentation, or, Bayesian models
+with ``mc_samples > 0``, by the mean softmax over Monte-Carlo dropout samples: a
+:class:`~segnet_tf.inference.prediction_mode.PredictionMode`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -20,9 +20,8 @@ import tensorflow as tf
 
 from segnet_tf.atomic_files import jsonable, write_json_atomic
 from segnet_tf.class_count import check_class_count
-from segnet_tf.inference.tta import TestTimeAugmentation, tta_probabilities
+from segnet_tf.inference.prediction_mode import PredictionMode, mode_or_settings
 from segnet_tf.metrics import SegmentationEvaluator
-from segnet_tf.models import mc_predict
 from segnet_tf.visualize.figures import plot_confusion_matrix
 
 
@@ -38,6 +37,7 @@ def evaluate_model(
     tta=None,
     steps: int | None = None,
     verbose: int = 1,
+    mode: PredictionMode | None = None,
 ) -> dict:
     """Stream a data set through the model and score it.
 
@@ -60,6 +60,8 @@ def evaluate_model(
             passes is scored. None is one plain pass.
         steps: Evaluate only the first ``steps`` batches.
         verbose: 1 shows a progress bar, 2 one line at the end, 0 nothing.
+        mode: A :class:`~segnet_tf.inference.prediction_mode.PredictionMode` instead
+            of ``mc_samples``, ``flip`` and ``tta``.
 
     Returns:
         JSON-ready dict with ``global_accuracy``, ``class_average_accuracy``,
@@ -71,37 +73,39 @@ def evaluate_model(
         which traces the graph, excluded; None with one batch).
 
     Raises:
-        ValueError: the model's output channels differ from ``num_classes``, or both
-            ``mc_samples`` and ``flip``/``tta`` are set.
+        ValueError: the model's output channels differ from ``num_classes``, both
+            ``mc_samples`` and ``flip``/``tta`` are set, ``mode`` is passed with any
+            of them, or Monte-Carlo sampling is asked of a model without Monte-Carlo
+            dropout.
     """
-
-    tta = TestTimeAugmentation.parse(tta)
-    if flip:
-        tta = dataclasses.replace(tta, flip=True)
-    if mc_samples > 0 and not tta.is_identity:
-        raise ValueError("choose Monte-Carlo sampling or test-time augmentation, not both.")
+    mode = mode_or_settings(
+        mode,
+        lambda: PredictionMode.parse(mc_samples=mc_samples, tta=tta, flip=flip),
+        mc_samples=mc_samples,
+        flip=flip,
+        tta=tta,
+    )
 
     if isinstance(model, keras.Model):
-        # One graph for every batch (all passes of the augmentation in it), so that the
+        # One graph for every batch (all passes of an augmentation in it), so that the
         # time per image is the network's, not eager dispatch.
-        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
-        def graph_probabilities(images):
-            return tta_probabilities(model, images, tta)
+        predictor = mode.predictor(model)
 
         def probabilities_of(images):
-            return graph_probabilities(images).numpy()
+            return predictor(images).probabilities
 
     else:
         # An exported artefact (segnet_tf.export.runners.ExportedModel) runs in its own
         # runtime, outside TF graphs, and already returns probabilities.
-        if not tta.is_identity:
+        if mode.is_monte_carlo or not mode.tta.is_identity:
             raise ValueError(
-                "test-time augmentation applies to Keras models; an exported model runs "
-                "as it was exported."
+                f"{mode} applies to Keras models; an exported model runs as it was exported."
             )
 
         def probabilities_of(images):
-            return np.asarray(model(images.numpy(), training=False), np.float32)
+            return np.asarray(
+                model(tf.cast(images, tf.float32).numpy(), training=False), np.float32
+            )
 
     check_class_count(model, num_classes)
     evaluator = SegmentationEvaluator(
@@ -122,10 +126,7 @@ def evaluate_model(
             break
         seen = step + 1
         start = time.perf_counter()
-        if mc_samples > 0:
-            probabilities = mc_predict(model, images, mc_samples).probabilities
-        else:
-            probabilities = probabilities_of(tf.cast(images, tf.float32))
+        probabilities = probabilities_of(images)
         if step > 0:
             timed_seconds += time.perf_counter() - start
             timed_images += len(probabilities)
@@ -134,9 +135,9 @@ def evaluate_model(
         progbar.update(seen, values=[("mIoU", _current_miou(evaluator))], finalize=False)
     progbar.update(seen, finalize=True)
     result = evaluator.result()
-    result["mc_samples"] = int(mc_samples)
-    result["flip"] = tta.flip
-    result["tta"] = str(tta)
+    result["mc_samples"] = int(mode.mc_samples or 0)
+    result["flip"] = mode.tta.flip
+    result["tta"] = str(mode.tta)
     result["seconds_per_image"] = timed_seconds / timed_images if timed_images else None
     return jsonable(result)
 
