@@ -5,7 +5,9 @@ all; :func:`check_model_file` names what is wrong instead. Used by
 :func:`segnet_tf.training.load_trained_model`, ``Segmenter.from_file`` and
 ``segnet demo --model``. A model file ``<stem>.keras`` keeps its out-of-domain
 detector in ``<stem>.domain.npz`` beside it (:func:`detector_path`), which
-``segnet calibrate`` writes and ``Segmenter.from_file`` reads. Imports no TensorFlow.
+``segnet calibrate`` writes and ``Segmenter.from_file`` reads; an exported model
+(:func:`is_exported_model`) is a ``.tflite`` or ``.onnx`` file or a SavedModel folder.
+Imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,6 +18,18 @@ from pathlib import Path
 
 DOMAIN_FILE_SUFFIX = ".domain.npz"
 """A model file ``<stem>.keras`` keeps its detector in ``<stem>.domain.npz`` beside it."""
+
+
+ARTEFACT_SUFFIXES = (".tflite", ".onnx")
+"""The file suffixes of exported models (a SavedModel is a folder)."""
+
+
+def is_exported_model(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a ``.tflite`` / ``.onnx`` file or a SavedModel directory."""
+    path = Path(path)
+    if path.suffix in ARTEFACT_SUFFIXES:
+        return True
+    return path.is_dir() and (path / "saved_model.pb").is_file()
 
 
 def detector_path(model_path: str | os.PathLike) -> Path:

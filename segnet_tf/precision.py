@@ -13,13 +13,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from segnet_tf.config.prediction_settings import PRECISIONS
 from segnet_tf.cpu_features import cpu_flags
 
 if TYPE_CHECKING:
     import keras
-
-PRECISIONS = ("float32", "bfloat16")
-"""Values accepted by ``precision`` options (``Segmenter``, ``segnet predict``...)."""
 
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 """``/proc/cpuinfo`` flags of the instructions that multiply bfloat16 natively."""

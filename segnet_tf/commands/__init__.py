@@ -18,19 +18,27 @@ function       config                 writes
 Each function validates its config before touching any file, and writes the resolved
 config (defaults and the values taken from a training run filled in) beside its
 outputs, so that ``Config.load(path)`` repeats the call. The ``segnet`` subcommands
-are generated from the same dataclasses: one field, one flag.
+are generated from the same dataclasses: one field, one flag. The configs live in
+:mod:`segnet_tf.config` (no TensorFlow) and are importable from here too.
 
 Importing this package imports no TensorFlow (the ``segnet`` parser reads the
 configs); each function imports it when called, and ``train`` (the trainer's own
 :func:`segnet_tf.training.train`) is imported when first used.
 """
 
-from segnet_tf.commands.adjustment import AdjustConfig, AdjustResult, adjust
-from segnet_tf.commands.calibration import CalibrateConfig, CalibrateResult, calibrate
-from segnet_tf.commands.evaluation import EvaluateConfig, EvaluateResult, evaluate
-from segnet_tf.commands.exporting import ExportConfig, ExportResult, export
-from segnet_tf.commands.prediction import PredictConfig, PredictResult, predict
-from segnet_tf.config.training import TrainConfig
+from segnet_tf.commands.adjustment import AdjustResult, adjust
+from segnet_tf.commands.calibration import CalibrateResult, calibrate
+from segnet_tf.commands.evaluation import EvaluateResult, evaluate
+from segnet_tf.commands.exporting import ExportResult, export
+from segnet_tf.commands.prediction import PredictResult, predict
+from segnet_tf.config import (
+    AdjustConfig,
+    CalibrateConfig,
+    EvaluateConfig,
+    ExportConfig,
+    PredictConfig,
+    TrainConfig,
+)
 
 __all__ = [
     "TrainConfig",

@@ -9,6 +9,9 @@ images at full resolution, as the SegNet authors do before testing.
 
 Writes the adjusted model, ``logit_adjustment.json`` (the whole sweep) and
 ``adjust_config.json`` (the resolved config) into the adjusted model's folder.
+
+The config, :class:`~segnet_tf.config.adjustment.AdjustConfig`, lives with the
+other configs in :mod:`segnet_tf.config` (no TensorFlow); it is importable from here too.
 """
 
 from __future__ import annotations
@@ -19,106 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segnet_tf import config_fields
 from segnet_tf.atomic_files import remove_stale_temp_files, save_atomic, write_json_atomic
 from segnet_tf.class_count import check_class_count
-from segnet_tf.commands.model_data import (
-    data_dir_field,
-    data_field,
-    data_label,
-    progress_verbosity,
-    resolve_data_source,
-    split_check,
-)
-from segnet_tf.config.adjustment import DEFAULT_TAUS, SELECTION_METRICS
-from segnet_tf.config_fields import CommandConfig, ConfigError
+from segnet_tf.commands.model_data import data_label, progress_verbosity, resolve_data_source
+from segnet_tf.config.adjustment import AdjustConfig
 from segnet_tf.data_sources import load_split, normalize_split
 
 CONFIG_FILE = "adjust_config.json"
 SWEEP_FILE = "logit_adjustment.json"
-
-
-def _taus_check(value: Any) -> str | None:
-    if (
-        isinstance(value, tuple)
-        and value
-        and all(config_fields.is_number(t) and t >= 0 for t in value)
-    ):
-        return None
-    return "one or more finite strengths, each >= 0"
-
-
-def _keras_path(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and value.endswith(".keras")):
-        return None
-    return "a .keras file name, or unset"
-
-
-@dataclass(frozen=True)
-class AdjustConfig(CommandConfig):
-    """What ``adjust`` rebalances, how tau is chosen, and where the result goes.
-
-    Args:
-        model: The trained model (``.keras``), e.g. a run's ``best.keras``.
-        data: Data source name; None takes the one of the run's ``config.json``.
-        data_dir: Folder of the camvid / folder source; None: the run's.
-        split: The split tau is chosen on: ``validation`` (``val``) or ``train``,
-            never ``test``.
-        taus: Candidate strengths (0 = the model as trained).
-        metric: The score that picks tau: ``mean_iou``, ``class_average_accuracy`` or
-            ``global_accuracy``.
-        limit: Score only the first N images of the split; None: all.
-        recompute_batch_norm: Before the sweep, replace the batch-normalisation
-            statistics with those of the first N training images at full
-            resolution (batches of one); 0 keeps the trained statistics.
-        output: The adjusted model; None: ``<model>_adjusted.keras`` beside the model.
-    """
-
-    model: str = config_fields.option(
-        help_text="trained model (.keras), e.g. a run's best.keras",
-        positional=True,
-        metavar="MODEL",
-        check=config_fields.path(optional=False, what="a .keras model file"),
-    )
-    data: str | None = data_field()
-    data_dir: str | None = data_dir_field()
-    split: str = config_fields.option("validation", "split tau is chosen on", check=split_check)
-    taus: tuple[float, ...] = config_fields.option(
-        DEFAULT_TAUS, "strengths to try", metavar="TAU", check=_taus_check
-    )
-    metric: str = config_fields.option(
-        "mean_iou",
-        "score that picks tau",
-        choices=SELECTION_METRICS,
-        check=config_fields.choice(SELECTION_METRICS),
-    )
-    limit: int | None = config_fields.option(
-        None,
-        "use only the first N images",
-        metavar="N",
-        check=config_fields.count(1, optional=True),
-    )
-    recompute_batch_norm: int = config_fields.option(
-        0,
-        "first recompute batch-norm statistics over N training images at full resolution "
-        "(0: keep the trained ones)",
-        metavar="N",
-        check=config_fields.count(0),
-    )
-    output: str | None = config_fields.option(
-        None,
-        "adjusted model (default: <model>_adjusted.keras beside the model)",
-        metavar="PATH",
-        check=_keras_path,
-    )
-
-    def check_fields(self) -> None:
-        if normalize_split(self.split) == "test":
-            raise ConfigError(
-                "split",
-                self.split,
-                "train or validation: tau must be chosen on validation data, never on test",
-            )
 
 
 @dataclass

@@ -31,33 +31,14 @@ from segnet_tf.atomic_files import (
     scratch_folder,
     write_bytes_atomic,
 )
+from segnet_tf.config.exporting import (  # noqa: F401 - the opset limits: re-exported
+    DEFAULT_OPSET,
+    MAX_OPSET,
+    MIN_INT8_OPSET,
+    MIN_OPSET,
+    opset_problem,
+)
 from segnet_tf.export.freeze import frozen_serving_default
-
-DEFAULT_OPSET = 17
-MIN_OPSET = 11
-"""Below 11, ONNX has no Resize (input scaling) and no Slice with computed bounds (the
-builtin-only pooling): tf2onnx wrote files that ``onnx.checker`` refuses."""
-MIN_INT8_OPSET = 13
-"""The int8 file's per-channel weight scales need ``DequantizeLinear`` with an axis."""
-MAX_OPSET = 18
-"""The highest opset tf2onnx 1.17 writes (``tf2onnx.constants.OPSET_TO_IR_VERSION``)."""
-
-
-def opset_problem(opset, quantize: str = "none") -> str | None:
-    """What an opset must be, if ``opset`` cannot be exported (None when it can).
-
-    Args:
-        opset: The requested ONNX opset.
-        quantize: ``"none"`` or ``"int8"``.
-    """
-    low = MIN_INT8_OPSET if quantize == "int8" else MIN_OPSET
-    if isinstance(opset, int) and not isinstance(opset, bool) and low <= opset <= MAX_OPSET:
-        return None
-    return (
-        f"an opset from {MIN_OPSET} to {MAX_OPSET} ({MIN_INT8_OPSET} to {MAX_OPSET} with "
-        f"--quantize int8): below {MIN_OPSET} ONNX lacks ops these models need (Resize, "
-        f"Slice with computed bounds), and tf2onnx writes none above {MAX_OPSET}"
-    )
 
 
 def export_onnx(

@@ -13,16 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from segnet_tf.export.input_checks import check_image_batch
-
-ARTEFACT_SUFFIXES = (".tflite", ".onnx")
-
-
-def is_exported_model(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a ``.tflite`` / ``.onnx`` file or a SavedModel directory."""
-    path = Path(path)
-    if path.suffix in ARTEFACT_SUFFIXES:
-        return True
-    return path.is_dir() and (path / "saved_model.pb").is_file()
+from segnet_tf.model_files import ARTEFACT_SUFFIXES, is_exported_model
 
 
 def _uint8_images(images) -> np.ndarray:

@@ -30,10 +30,8 @@ import numpy as np
 import tensorflow as tf
 
 from segnet_tf.atomic_files import make_folder, remove_stale_temp_files, write_bytes_atomic
+from segnet_tf.config.exporting import QUANTIZATIONS
 from segnet_tf.export.freeze import frozen_serving_default
-
-QUANTIZATIONS = ("none", "dynamic", "int8")
-"""Values of ``quantize``: float32, dynamic-range, full-integer."""
 
 RepresentativeImages = Callable[[], Iterable[np.ndarray]]
 """A function returning an iterable of uint8 RGB images ``[H, W, 3]`` for calibration."""

@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from segnet_tf.config.prediction_settings import monte_carlo_conflict
 from segnet_tf.inference.tta import NO_TTA, TestTimeAugmentation, tta_probabilities
 from segnet_tf.models import has_mc_dropout, mc_predict
 
@@ -81,11 +82,9 @@ class PredictionMode:
                 f"`mc_samples` must be an int >= 1 (Monte-Carlo dropout passes) or None; "
                 f"got {samples!r}."
             )
-        if samples is not None and not self.tta.is_identity:
-            raise ValueError(
-                f"choose Monte-Carlo sampling (mc_samples={samples}) or test-time "
-                f"augmentation (tta={str(self.tta)!r}), not both."
-            )
+        conflict = monte_carlo_conflict(samples, self.tta)
+        if conflict is not None:
+            raise ValueError(conflict)
 
     @classmethod
     def parse(

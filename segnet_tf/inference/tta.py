@@ -14,111 +14,22 @@ across tiles and return.
 
 Everything is TensorFlow ops with dynamic sizes, so :func:`tta_probabilities` runs
 eagerly on a batch as well as inside a ``tf.function`` (``Segmenter``) or a SavedModel
-signature (``segnet export --tta``).
+signature (``segnet export --tta``). The spec itself,
+:class:`~segnet_tf.config.prediction_settings.TestTimeAugmentation`, is plain Python
+and lives with the configs that check it.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import tensorflow as tf
 
-MIN_SCALE, MAX_SCALE = 0.125, 4.0
-_SCALES_PREFIX = "scales:"
-
-
-@dataclass(frozen=True)
-class TestTimeAugmentation:
-    """Which passes to average: each scale, and with ``flip`` also its mirror image.
-
-    The text form (:meth:`parse`, ``str()``) is what the command line takes:
-    ``none``, ``flip``, ``scales:0.75,1,1.25`` or ``flip+scales:0.75,1,1.25``.
-
-    Args:
-        flip: Also run every scale on the left-right mirror image.
-        scales: Factors the input is resized by (1 is the image as it is), each in
-            [0.125, 4]; duplicates are an error.
-    """
-
-    __test__ = False  # not a pytest test class, despite its name
-
-    flip: bool = False
-    scales: tuple[float, ...] = (1.0,)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.flip, bool):
-            raise ValueError(f"`flip` must be True or False; got {self.flip!r}.")
-        scales = tuple(self.scales) if isinstance(self.scales, list | tuple) else None
-        if not scales:
-            raise ValueError(f"`scales` must be a non-empty list of numbers; got {self.scales!r}.")
-        for scale in scales:
-            if (
-                isinstance(scale, bool)
-                or not isinstance(scale, int | float)
-                or not math.isfinite(scale)
-                or not MIN_SCALE <= scale <= MAX_SCALE
-            ):
-                raise ValueError(
-                    f"test-time scale {scale!r} is invalid; expected a number in "
-                    f"[{MIN_SCALE:g}, {MAX_SCALE:g}]."
-                )
-        if len(set(scales)) != len(scales):
-            raise ValueError(f"test-time scales {list(scales)} repeat a value; list each once.")
-        object.__setattr__(self, "scales", tuple(float(s) for s in scales))
-
-    @property
-    def passes(self) -> int:
-        """Forward passes per image (the compute relative to no augmentation)."""
-        return len(self.scales) * (2 if self.flip else 1)
-
-    @property
-    def is_identity(self) -> bool:
-        """True when the only pass is the image as it is."""
-        return not self.flip and self.scales == (1.0,)
-
-    def __str__(self) -> str:
-        parts = ["flip"] if self.flip else []
-        if self.scales != (1.0,):
-            parts.append(_SCALES_PREFIX + ",".join(f"{s:g}" for s in self.scales))
-        return "+".join(parts) or "none"
-
-    @classmethod
-    def parse(cls, spec: str | TestTimeAugmentation | None) -> TestTimeAugmentation:
-        """Read the text form; None, ``""`` and ``none`` mean no augmentation.
-
-        Args:
-            spec: E.g. ``"flip+scales:0.75,1,1.25"``, or an instance (returned as is).
-
-        Raises:
-            ValueError: An unknown part or a bad scale, with the expected form.
-        """
-        if isinstance(spec, cls):
-            return spec
-        if spec is None:
-            return cls()
-        if not isinstance(spec, str):
-            raise ValueError(f"test-time augmentation must be a string; got {spec!r}.")
-        expected = "expected 'none', 'flip', 'scales:S1,S2,...' or 'flip+scales:S1,S2,...'"
-        text = spec.strip().lower()
-        if text in ("", "none"):
-            return cls()
-        flip, scales = False, (1.0,)
-        for part in text.split("+"):
-            part = part.strip()
-            if part == "flip" and not flip:
-                flip = True
-            elif part.startswith(_SCALES_PREFIX) and scales == (1.0,):
-                try:
-                    scales = tuple(float(s) for s in part[len(_SCALES_PREFIX) :].split(","))
-                except ValueError:
-                    raise ValueError(
-                        f"test-time augmentation {spec!r}: {part!r} holds a non-number; {expected}."
-                    ) from None
-            else:
-                raise ValueError(f"test-time augmentation {spec!r} is invalid; {expected}.")
-        return cls(flip=flip, scales=scales)
-
+# The spec is plain Python, with the configs that check it (no TensorFlow there);
+# imported here too, where the passes it names are run.
+from segnet_tf.config.prediction_settings import (  # noqa: F401 - re-exported
+    MAX_SCALE,
+    MIN_SCALE,
+    TestTimeAugmentation,
+)
 
 NO_TTA = TestTimeAugmentation()
 
