@@ -32,6 +32,7 @@ sys.path.insert(0, str(SCRIPTS))
 sys.path.insert(1, str(SCRIPTS.parent))
 
 from compare_runs import SCORES, read_metrics, score_table  # noqa: E402
+from train_times import read_train_calls  # noqa: E402
 
 TEST_SIZE = (360, 480)  # CamVid's frames, which `segnet evaluate` scores.
 
@@ -52,25 +53,16 @@ def read_train_times(run: Path) -> tuple[float | None, tuple[str, ...]]:
     Each line: when, CPU, epochs before, epochs after, seconds. A call that trained
     no epoch (the run was already finished) adds nothing.
     """
-    file = run / "train_time.tsv"
-    if not file.is_file():
+    calls = read_train_calls(run)
+    if calls is None:
         return None, ()
     seconds, epochs, cpus = 0.0, 0, []
-    for number, line in enumerate(file.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) != 5:
-            raise ValueError(
-                f"{file}, line {number}: expected 5 tab-separated fields (when, CPU, "
-                f"epochs before, epochs after, seconds); got {len(fields)}"
-            )
-        done = int(fields[3]) - int(fields[2])
-        if done > 0:
-            seconds += float(fields[4])
-            epochs += done
-            if fields[1] not in cpus:
-                cpus.append(fields[1])
+    for call in calls:
+        if call["epochs"] > 0:
+            seconds += call["seconds"]
+            epochs += call["epochs"]
+            if call["cpu"] not in cpus:
+                cpus.append(call["cpu"])
     return (seconds / epochs if epochs else None), tuple(cpus)
 
 

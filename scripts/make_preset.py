@@ -28,6 +28,9 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a file or loaded by path
+from train_times import read_train_calls  # noqa: E402
+
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "segnet_tf" / "presets"
 
 
@@ -54,14 +57,10 @@ def training_record(run_dir: Path, config) -> dict:
         "kept_by": metrics.get("checkpoint_chosen_by", "best validation mIoU"),
         "validation_mean_iou": metrics.get("mean_iou"),
     }
-    times = run_dir / "train_time.tsv"
-    if times.is_file():
-        calls = [line.split("\t") for line in times.read_text().splitlines() if line.strip()]
-        record["calls"] = [
-            {"when": w, "cpu": cpu, "epochs": int(after) - int(before), "seconds": int(sec)}
-            for w, cpu, before, after, sec in calls
-        ]
-        record["seconds"] = sum(call["seconds"] for call in record["calls"])
+    calls = read_train_calls(run_dir)
+    if calls is not None:
+        record["calls"] = calls
+        record["seconds"] = sum(call["seconds"] for call in calls)
     return record
 
 

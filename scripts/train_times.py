@@ -1,0 +1,43 @@
+"""The training calls a recipe script logged in a run folder's ``train_time.tsv``.
+
+``scripts/train_camvid.sh`` appends one tab-separated line per ``segnet train`` call:
+when, the CPU, the epochs done before and after, and the seconds it took. Read by
+``algorithm_table.py`` (seconds per epoch) and ``make_preset.py`` (the preset's record).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def read_train_calls(run: Path) -> list[dict] | None:
+    """Each logged call as ``{"when", "cpu", "epochs", "seconds"}``; None without a log.
+
+    ``epochs`` is the number the call trained (0 when the run was already finished).
+
+    Raises:
+        ValueError: a line without its 5 fields (the message names file and line).
+    """
+    file = Path(run) / "train_time.tsv"
+    if not file.is_file():
+        return None
+    calls = []
+    for number, line in enumerate(file.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 5:
+            raise ValueError(
+                f"{file}, line {number}: expected 5 tab-separated fields (when, CPU, "
+                f"epochs before, epochs after, seconds); got {len(fields)}"
+            )
+        when, cpu, before, after, seconds = fields
+        calls.append(
+            {
+                "when": when,
+                "cpu": cpu,
+                "epochs": int(after) - int(before),
+                "seconds": float(seconds),
+            }
+        )
+    return calls
