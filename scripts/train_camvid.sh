@@ -80,13 +80,17 @@ epochs_done() {
   fi
 }
 
-# The CPU's model name and the widest matrix instructions TensorFlow can use on it.
+# The CPU, its widest matrix instructions TensorFlow can use and its cores, as
+# "AMD EPYC (family 25 model 17, avx512_bf16, 2 cores)": a VM's model name alone does
+# not tell one generation from the next, the family and model numbers do.
 cpu_name() {
-  local name kind=avx2
+  local name family model kind=avx2
   name=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+  family=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+  model=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
   grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && kind=avx512_bf16
   grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null && kind=amx_bf16
-  echo "${name:-unknown} ($kind, $(nproc) cores)"
+  echo "${name:-unknown} (family ${family:-?} model ${model:-?}, $kind, $(nproc) cores)"
 }
 
 # 1. Train (resumes automatically; a finished run is left alone).
