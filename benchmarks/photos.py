@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from benchmarks.machine import cpu_label  # noqa: E402
+from benchmarks.robustness import VOID_ID, camvid_test_frames, labels_at_size  # noqa: E402
 from segnet_tf.data.camera_shifts import FIXED_SHIFTS, enlarge  # noqa: E402
 from segnet_tf.inference import Segmenter  # noqa: E402
 from segnet_tf.metrics.confusion import confusion_matrix, scores_from_confusion  # noqa: E402
@@ -81,14 +82,6 @@ def test_cards() -> dict[str, np.ndarray]:
     return cards
 
 
-def camvid_test(folder: Path, limit: int | None):
-    images = sorted((folder / "test").glob("*.png"))[:limit]
-    for path in images:
-        rgb = np.asarray(Image.open(path).convert("RGB"))
-        labels = np.asarray(Image.open(folder / "testannot" / path.name))
-        yield path.name, rgb, labels
-
-
 def miou(matrix: np.ndarray) -> float:
     return 100 * scores_from_confusion(matrix)["mean_iou"]
 
@@ -116,17 +109,16 @@ def main(argv=None) -> int:
     matrices = {name: np.zeros((classes, classes), np.int64) for name in runs}
     flagged = dict.fromkeys(runs, 0)
     count = 0
-    for _, rgb, labels in camvid_test(args.camvid_dir, args.limit):
+    for rgb, labels in camvid_test_frames(args.camvid_dir, args.limit):
         count += 1
-        big_labels = np.asarray(Image.fromarray(labels).resize((1920, 1440), Image.NEAREST))
-        cases = {"480x360": (rgb, labels, "training")}
+        cases = {"480x360": (rgb, "training")}
         for name, shift in FIXED_SHIFTS.items():
-            shifted = shift(rgb)
-            cases[name] = (shifted, big_labels if shifted.shape[0] > 360 else labels, "training")
-        cases["4x size, --scale native"] = (cases["4x size"][0], big_labels, "native")
-        for name, (image, truth, scale) in cases.items():
+            cases[name] = (shift(rgb), "training")
+        cases["4x size, --scale native"] = (cases["4x size"][0], "native")
+        for name, (image, scale) in cases.items():
             result = segmenter.predict(image, probabilities=False, scale=scale)
-            matrices[name] += confusion_matrix(truth, result.mask, classes, ignore_class=11)
+            truth = labels_at_size(labels, image.shape[:2])
+            matrices[name] += confusion_matrix(truth, result.mask, classes, ignore_class=VOID_ID)
             flagged[name] += bool(result.out_of_domain)
     print(f"CamVid test frames ({count}), through Segmenter.predict:")
     print(f"{'':>24} {'mIoU':>6} {'share of clean':>14} {'out of domain':>14}")
@@ -138,7 +130,7 @@ def main(argv=None) -> int:
             f"{flagged[name]:>4}/{count} {flagged[name] / count:6.1%}"
         )
 
-    photo = enlarge(next(camvid_test(args.camvid_dir, 1))[1], 8)[:3000, :4000]
+    photo = enlarge(next(camvid_test_frames(args.camvid_dir, 1))[0], 8)[:3000, :4000]
     buffer = io.BytesIO()
     Image.fromarray(photo).save(buffer, "JPEG", quality=92)
     data = buffer.getvalue()

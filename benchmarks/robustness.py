@@ -53,6 +53,14 @@ def camvid_test_frames(folder: Path, limit: int | None):
         yield rgb, labels
 
 
+def labels_at_size(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The label map at ``size`` (height, width): nearest neighbour for an enlarged frame."""
+    if labels.shape == tuple(size):
+        return labels
+    height, width = size
+    return np.asarray(Image.fromarray(labels).resize((width, height), Image.NEAREST))
+
+
 def confusions(segmenter, frames, num_classes: int) -> tuple[dict[str, np.ndarray], int]:
     """One confusion matrix per condition (clean and every fixed shift)."""
     matrices = {
@@ -63,11 +71,8 @@ def confusions(segmenter, frames, num_classes: int) -> tuple[dict[str, np.ndarra
         count += 1
         for name in matrices:
             image = rgb if name == CLEAN else FIXED_SHIFTS[name](rgb)
-            truth = labels
-            if image.shape[:2] != labels.shape:  # enlarged: nearest-neighbour labels
-                height, width = image.shape[:2]
-                truth = np.asarray(Image.fromarray(labels).resize((width, height), Image.NEAREST))
             mask = segmenter.predict(image, probabilities=False).mask
+            truth = labels_at_size(labels, image.shape[:2])
             matrices[name] += confusion_matrix(truth, mask, num_classes, ignore_class=VOID_ID)
         print(f"\r{count} frames", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
