@@ -9,11 +9,12 @@ scale), seconds per training epoch (validation included) over every logged train
 call, the network's ms per test image, test G / C / mIoU / BF and each class's IoU,
 in percent. Below the table: the CPUs the times come from and the command behind each
 row. Nothing in it is typed by hand, so the table in the docs regenerates from the
-run folders.
+run folders. ``--curves`` also draws the runs' validation mIoU per epoch as a PNG.
 
 Example:
 
-    python scripts/algorithm_table.py runs/fcn8s runs/unet runs/segnet --out table.md
+    python scripts/algorithm_table.py runs/fcn8s runs/unet runs/segnet --out table.md \
+        --curves curves.png
 """
 
 from __future__ import annotations
@@ -151,6 +152,34 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def read_validation_curve(run: Path) -> list[float]:
+    """The run's validation mIoU per epoch, in percent, from its ``history.csv``."""
+    import csv
+
+    file = run / "history.csv"
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} not found: --curves needs each run's history")
+    with file.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or "val_mean_iou" not in rows[0]:
+        raise ValueError(f"{file} has no val_mean_iou column")
+    return [100 * float(row["val_mean_iou"] or "nan") for row in rows]
+
+
+def plot_curves(runs: list[Path], configs: list[dict], path: Path) -> None:
+    """One line per run: validation mIoU per epoch, named after the run's model."""
+    from segnet_tf.visualize.figures import plot_training_curves
+
+    names = [config["model"] for config in configs]
+    if len(set(names)) < len(names):  # the same model twice: the folder tells them apart
+        pairs = zip(runs, configs, strict=True)
+        names = [f"{config['model']} ({run.name})" for run, config in pairs]
+    history = {name: read_validation_curve(run) for name, run in zip(names, runs, strict=True)}
+    plot_training_curves(
+        history, path, keys=(tuple(names),), size=(900, 420), titles=["validation mIoU (%)"]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders of `segnet train`")
@@ -158,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         "--eval-dir", default="eval-test", help="a run folder's evaluation (default eval-test)"
     )
     parser.add_argument("--out", type=Path, help="write the table here (default: print it)")
+    parser.add_argument(
+        "--curves", type=Path, help="also draw each run's validation mIoU per epoch (PNG)"
+    )
     args = parser.parse_args(argv)
     try:
         metrics = [read_metrics(run, args.eval_dir) for run in args.runs]
@@ -167,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             for run, config, m in zip(args.runs, configs, metrics, strict=True)
         ]
         table = format_table(args.runs, configs, costs, metrics, args.eval_dir)
+        if args.curves is not None:
+            plot_curves(args.runs, configs, args.curves)
     except (OSError, ValueError) as error:
         print(f"algorithm_table.py: {error}", file=sys.stderr)
         return 2

@@ -86,6 +86,29 @@ def test_a_run_never_timed_shows_a_dash(tmp_path, capsys):
     assert "CPUs: not logged." in out
 
 
+def test_curves_draw_one_line_per_run_and_name_a_missing_history(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from segnet_tf.visualize.figures import SERIES_COLORS
+
+    runs = []
+    for model, miou in (("segnet_basic", 0.5), ("unet", 0.6)):
+        run = _run(tmp_path / model, model, miou, [(0, 3, 30)])
+        rows = [f"{e},{0.1 * (e + 1) * miou}" for e in range(3)]
+        (run / "history.csv").write_text("epoch,val_mean_iou\n" + "\n".join(rows) + "\n")
+        runs.append(str(run))
+    curves = tmp_path / "curves.png"
+    assert _main()([*runs, "--out", str(tmp_path / "t.md"), "--curves", str(curves)]) == 0
+    pixels = np.asarray(Image.open(curves).convert("RGB")).reshape(-1, 3)
+    for color in SERIES_COLORS[:2]:  # one line per run
+        assert (pixels == color).all(axis=1).sum() > 20
+    assert not (pixels == SERIES_COLORS[2]).all(axis=1).any()  # and no third
+    (tmp_path / "unet" / "history.csv").unlink()
+    assert _main()([*runs, "--curves", str(tmp_path / "again.png")]) == 2
+    assert "unet/history.csv not found" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("script", ["compare_algorithms.sh", "train_camvid_robust.sh"])
 def test_recipe_scripts_parse_and_call_the_recipe(script):
     import subprocess

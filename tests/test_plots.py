@@ -93,6 +93,20 @@ def test_training_curves(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["curves.png"]
 
 
+def test_training_curves_titles_name_the_panels(tmp_path):
+    history = {"fcn8s": [0.2, 0.4], "unet": [0.3, 0.5]}
+    keys = (("fcn8s", "unet"),)
+    default = np.asarray(_open_png(plot_training_curves(history, tmp_path / "a.png", keys)))
+    titled = plot_training_curves(history, tmp_path / "b.png", keys, titles=["val mIoU"])
+    titled = np.asarray(_open_png(titled))
+    top = slice(0, 30)  # the title row
+    assert (default[top] != titled[top]).any()
+    for color in SERIES_COLORS[:2]:  # both runs' lines are still drawn
+        assert (titled.reshape(-1, 3) == color).all(axis=1).sum() > 20
+    with pytest.raises(ValueError, match="1 titles for 2 groups"):
+        plot_training_curves(history, tmp_path / "c.png", (("fcn8s",), ("unet",)), titles=["x"])
+
+
 def test_training_curves_missing_keys(tmp_path):
     path = plot_training_curves({"loss": [1.0]}, tmp_path / "one.png")
     assert _open_png(path).size == (1000, 400)

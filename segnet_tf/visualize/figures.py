@@ -326,6 +326,7 @@ def plot_training_curves(
     path: str | os.PathLike,
     keys: Sequence[Sequence[str]] = (("loss", "val_loss"), ("mean_iou", "val_mean_iou")),
     size: tuple[int, int] = (1000, 400),
+    titles: Sequence[str] | None = None,
 ) -> Path:
     """Writes line charts of training history as a PNG, one panel per key group.
 
@@ -335,6 +336,8 @@ def plot_training_curves(
         keys: groups of history keys; each group with at least one key in
             `history` becomes a panel (side by side), its keys the lines.
         size: image (width, height).
+        titles: one title per group of `keys` (default: the group's first key), e.g.
+            "validation mIoU" over lines named after runs.
 
     Returns:
         The written path.
@@ -342,12 +345,14 @@ def plot_training_curves(
     Raises:
         ValueError: if no key of `keys` is in `history`.
     """
+    if titles is not None and len(titles) != len(keys):
+        raise ValueError(f"{len(titles)} titles for {len(keys)} groups of keys; give one each.")
     panels = []
-    for group in keys:
+    for index, group in enumerate(keys):
         series = [(k, [float(v) for v in history[k]]) for k in group if k in history]
         series = [(k, ys) for k, ys in series if ys]
         if series:
-            panels.append((series[0][0], series))
+            panels.append((series[0][0] if titles is None else titles[index], series))
     if not panels:
         raise ValueError(f"None of the keys {list(keys)} is in history ({sorted(history)}).")
     width, height = int(size[0]), int(size[1])
