@@ -266,6 +266,17 @@ def test_missing_model_shows_a_message_and_offers_other_sources(monkeypatch, mod
     assert "segnet_basic" in texts(app.sidebar.caption)
 
 
+def test_the_robust_bundled_model_is_a_choice(monkeypatch, models):
+    app = start(monkeypatch, models["segnet_basic"])
+    robust = "Bundled CamVid SegNet, robust to other cameras"
+    assert robust in app.radio(key="model_source").options
+    assert "segnet_basic" in texts(app.sidebar.caption)
+    app.radio(key="model_source").set_value(robust).run()
+    assert not app.error and not app.exception
+    caption = texts(app.sidebar.caption)
+    assert "segnet_encoder_addition" in caption and "1.85 M parameters" in caption
+
+
 def test_model_without_unpooling_explains_the_inside_view(monkeypatch, models, camvid):
     app = start(monkeypatch, models["unet"], camvid)
     app.multiselect(key="samples").set_value(["camvid:frame2.png"]).run()

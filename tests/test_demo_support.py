@@ -26,6 +26,7 @@ from segnet_tf.demo.models import (
     default_model_source,
     describe_model,
     load_segmenter,
+    other_bundled_sources,
     store_uploaded_model,
 )
 from segnet_tf.demo.results import (
@@ -184,6 +185,12 @@ def test_default_model_source(tmp_path, monkeypatch):
     (tmp_path / "camvid_segnet").mkdir()
     (tmp_path / "camvid_segnet" / "model.keras").write_bytes(b"x")
     assert default_model_source({}).path == tmp_path / "camvid_segnet" / "model.keras"
+
+
+def test_other_bundled_sources_are_the_installed_presets(tmp_path, monkeypatch):
+    assert [s.path.parent.name for s in other_bundled_sources()] == ["camvid_segnet_robust"]
+    monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)
+    assert other_bundled_sources() == []  # not installed: not offered
 
 
 def test_store_uploaded_model_is_content_addressed(tmp_path):

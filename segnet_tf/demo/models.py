@@ -60,6 +60,20 @@ def default_model_source(environ: dict[str, str] | None = None) -> ModelSource:
     )
 
 
+OTHER_PRESETS = (("camvid_segnet_robust", "Bundled CamVid SegNet, robust to other cameras"),)
+"""Bundled models the sidebar offers beside the default: (preset name, label)."""
+
+
+def other_bundled_sources() -> list[ModelSource]:
+    """The installed presets of :data:`OTHER_PRESETS`, as choices for the sidebar."""
+    sources = []
+    for name, label in OTHER_PRESETS:
+        path = PRESETS_DIR / name / MODEL_FILE
+        if path.is_file():
+            sources.append(ModelSource(path, label))
+    return sources
+
+
 def store_uploaded_model(data: bytes, name: str, folder: str | os.PathLike | None = None) -> Path:
     """Write an uploaded ``.keras`` file under a content-addressed name and return its path.
 
