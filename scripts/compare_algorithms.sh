@@ -24,7 +24,7 @@
 #
 # Budget: each model costs about what the CamVid recipe costs (170 epochs, about an
 # hour on 2 idle AMD EPYC Zen 4 cores), so the four take several hours. With
-# EPOCHS=100 on 2 AMD EPYC Zen 5 cores the four took 67 minutes of training (6-14 s an
+# EPOCHS=100 on 2 AMD EPYC Zen 5 cores the four took about 70 minutes of training (6-14 s an
 # epoch; docs/guide/models.md has the table). Rerun the same command to resume: a
 # finished model is only evaluated (or skipped once evaluated), an interrupted one
 # resumes where it stopped.
