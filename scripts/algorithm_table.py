@@ -154,16 +154,15 @@ def write_atomic(path: Path, text: str) -> None:
 
 def read_validation_curve(run: Path) -> list[float]:
     """The run's validation mIoU per epoch, in percent, from its ``history.csv``."""
-    import csv
+    from segnet_tf.training.callbacks import read_history_csv
 
     file = run / "history.csv"
     if not file.is_file():
         raise FileNotFoundError(f"{file} not found: --curves needs each run's history")
-    with file.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_history_csv(file)
     if not rows or "val_mean_iou" not in rows[0]:
         raise ValueError(f"{file} has no val_mean_iou column")
-    return [100 * float(row["val_mean_iou"] or "nan") for row in rows]
+    return [100 * row["val_mean_iou"] for row in rows]
 
 
 def plot_curves(runs: list[Path], configs: list[dict], path: Path) -> None:
