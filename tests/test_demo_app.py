@@ -11,6 +11,7 @@ from PIL import Image
 import segnet_tf
 from segnet_tf.classes import ClassList
 from segnet_tf.demo import PAGE
+from segnet_tf.demo import models as demo_models
 from segnet_tf.demo import samples as demo_samples
 from segnet_tf.demo.clips import DEFAULT_CLIP_FRAMES
 from segnet_tf.demo.images import MAX_UPLOAD_MB
@@ -275,6 +276,15 @@ def test_the_robust_bundled_model_is_a_choice(monkeypatch, models):
     assert not app.error and not app.exception
     caption = texts(app.sidebar.caption)
     assert "segnet_encoder_addition" in caption and "1.85 M parameters" in caption
+
+
+def test_the_model_help_explains_only_the_models_offered(monkeypatch, models, tmp_path):
+    app = start(monkeypatch, models["segnet_basic"])
+    assert "white balance" in app.radio(key="model_source").help
+    monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)  # the robust preset missing
+    app = start(monkeypatch, models["segnet_basic"])
+    assert "robust" not in " ".join(app.radio(key="model_source").options)
+    assert not app.radio(key="model_source").help
 
 
 def test_model_without_unpooling_explains_the_inside_view(monkeypatch, models, camvid):

@@ -212,13 +212,13 @@ def choose_model() -> tuple[ModelRef | None, str | None]:
     default = default_model_source()
     bundled = {choice.label: choice for choice in (default, *other_bundled_sources())}
     on_machine, upload = "A .keras file on this machine", "Upload a .keras file"
+    # Only the models offered are explained: no help about a preset that is not installed.
+    help_text = " ".join(choice.description for choice in bundled.values() if choice.description)
     source = st.sidebar.radio(
         "Model source",
         (*bundled, on_machine, upload),
         key="model_source",
-        help="The robust bundled model was trained with random white balance, exposure, "
-        "blur, noise and JPEG shifts: for photos from other cameras it keeps nearly all "
-        "of its accuracy, at a small cost on CamVid's own frames.",
+        help=help_text or None,
     )
     path, problem, classes_json = default.path, default.problem, None
     if source in bundled:
