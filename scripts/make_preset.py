@@ -64,6 +64,32 @@ def training_record(run_dir: Path, config) -> dict:
     return record
 
 
+def evaluation_record(
+    eval_dir: Path | None, unadjusted_eval_dir: Path | None = None, robustness: Path | None = None
+) -> tuple[dict | None, dict]:
+    """The test scores and the rest of ``model.json``'s measurements, from their files.
+
+    Args:
+        eval_dir: `segnet evaluate` output of the preset's model: its G / C / mIoU / BF
+            (returned first) and ``test_per_class_iou``.
+        unadjusted_eval_dir: Output of the same network without its logit adjustment:
+            ``test_scores_unadjusted``.
+        robustness: JSON of `benchmarks/robustness.py`: ``robustness``.
+    """
+    test_scores, details = None, {}
+    if eval_dir is not None:
+        scores = json.loads((eval_dir / "metrics.json").read_text())
+        test_scores = headline_scores(scores)
+        per_class = scores["per_class"]
+        details["test_per_class_iou"] = dict(zip(per_class["name"], per_class["iou"], strict=True))
+    if unadjusted_eval_dir is not None:
+        scores = json.loads((unadjusted_eval_dir / "metrics.json").read_text())
+        details["test_scores_unadjusted"] = headline_scores(scores)
+    if robustness is not None:
+        details["robustness"] = json.loads(robustness.read_text())
+    return test_scores, details
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="folder of a finished `segnet train` run")
@@ -111,22 +137,15 @@ def main(argv=None) -> int:
         config.validation_image_size or config.image_size
     )
     model = trained.copy_with(dtype="float32", training_size=training_size)
-    test_scores = None
     details = {"training": training_record(args.run_dir, config)}
     sweep = args.run_dir / "logit_adjustment.json"
     if sweep.is_file():
         chosen = json.loads(sweep.read_text())
         details["logit_adjustment"] = {"tau": chosen["chosen_tau"], "chosen_on": chosen["split"]}
-    if args.eval_dir is not None:
-        scores = json.loads((args.eval_dir / "metrics.json").read_text())
-        test_scores = headline_scores(scores)
-        per_class = scores["per_class"]
-        details["test_per_class_iou"] = dict(zip(per_class["name"], per_class["iou"], strict=True))
-    if args.unadjusted_eval_dir is not None:
-        scores = json.loads((args.unadjusted_eval_dir / "metrics.json").read_text())
-        details["test_scores_unadjusted"] = headline_scores(scores)
-    if args.robustness is not None:
-        details["robustness"] = json.loads(args.robustness.read_text())
+    test_scores, measured = evaluation_record(
+        args.eval_dir, args.unadjusted_eval_dir, args.robustness
+    )
+    details.update(measured)
     detector = args.domain_detector or checkpoint.with_name(checkpoint.stem + ".domain.npz")
     if args.domain_detector is not None and not detector.is_file():
         raise SystemExit(f"{detector}: no such file; expected a `segnet calibrate` .domain.npz")

@@ -60,10 +60,18 @@ def _scores(scores: dict, bold: bool = False) -> str:
 
 
 def training_budget(metadata: dict) -> str:
-    """'300 epochs on train, 95 min on 2 cores of CPU X' from the preset's record."""
+    """'300 epochs on train, 95 min on 2 cores of CPU X' from the preset's record.
+
+    A preset built before ``make_preset.py`` recorded its training gets the epochs and
+    splits of its ``train_config`` (the time is then unknown).
+    """
     training = metadata.get("training") or {}
     if not training.get("epochs"):
-        return ""
+        config = metadata.get("train_config") or {}
+        if not config.get("epochs"):
+            return ""
+        splits = "train+validation" if config.get("train_on_validation") else "train"
+        return f"{config['epochs']} epochs on {splits}"
     text = f"{training['epochs']} epochs on {'+'.join(training['splits'])}"
     if training.get("seconds"):
         cpus = sorted({call["cpu"] for call in training["calls"]})

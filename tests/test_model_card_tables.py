@@ -65,6 +65,14 @@ def test_tables_come_from_the_metadata_and_rewriting_is_stable(tmp_path, tables)
     assert tables.render(out, tmp_path) == out
 
 
+def test_a_preset_without_a_training_record_gets_its_train_configs_epochs(tables):
+    config = {"epochs": 170, "train_on_validation": False}
+    assert tables.training_budget({"train_config": config}) == "170 epochs on train"
+    config["train_on_validation"] = True
+    assert tables.training_budget({"train_config": config}) == "170 epochs on train+validation"
+    assert tables.training_budget({}) == ""
+
+
 def test_a_missing_record_or_preset_or_kind_is_named(tmp_path, tables):
     write_preset(tmp_path / "bare", parameters=10, test_scores={})
     with pytest.raises(ValueError, match="'bare' records no 'robustness'.*make_preset"):
