@@ -13,6 +13,9 @@ The first names the preset and the table:
 - ``per-class``: the test IoU of each class;
 - ``robustness``: test mIoU under the fixed camera shifts (``benchmarks/robustness.py``).
 
+``scores`` and ``per-class`` take several presets joined by ``+``
+(``camvid_segnet+camvid_segnet_robust scores``): one table, a row block per preset.
+
 ``scripts/make_preset.py`` records all of it in ``model.json`` from the run folder, so no
 number in these tables is typed by hand.
 
@@ -79,45 +82,52 @@ def training_budget(metadata: dict) -> str:
     return text
 
 
-def scores_table(name: str, metadata: dict) -> str:
-    """Test scores of the preset beside the paper's."""
+def scores_table(presets: list[tuple[str, dict]]) -> str:
+    """Test scores of the presets beside the paper's."""
     lines = [
         "| model | params | training | G | C | mIoU | BF |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    params = f"{metadata['parameters'] / 1e6:.2f} M"
-    recipe = f" (`{metadata['trained_with']}`)" if metadata.get("trained_with") else ""
-    budget = training_budget(metadata)
-    lines.append(
-        f"| **`{name}`**{recipe} | {params} | {budget} | "
-        f"{_scores(metadata['test_scores'], bold=True)} |"
-    )
-    if "test_scores_unadjusted" in metadata:
-        tau = (metadata.get("logit_adjustment") or {}).get("tau")
-        which = f" (tau {tau:g})" if tau is not None else ""
+    for name, metadata in presets:
+        params = f"{metadata['parameters'] / 1e6:.2f} M"
+        recipe = f" (`{metadata['trained_with']}`)" if metadata.get("trained_with") else ""
+        budget = training_budget(metadata)
         lines.append(
-            f"| the same network without its logit adjustment{which} | {params} | same | "
-            f"{_scores(metadata['test_scores_unadjusted'])} |"
+            f"| **`{name}`**{recipe} | {params} | {budget} | "
+            f"{_scores(metadata['test_scores'], bold=True)} |"
         )
+        if "test_scores_unadjusted" in metadata:
+            tau = (metadata.get("logit_adjustment") or {}).get("tau")
+            which = f" (tau {tau:g})" if tau is not None else ""
+            lines.append(
+                f"| the same network without its logit adjustment{which} | {params} | same | "
+                f"{_scores(metadata['test_scores_unadjusted'])} |"
+            )
     lines += [f"| {row} | {size} | {budget} | {cells} |" for row, size, budget, cells in PAPER_ROWS]
     return "\n".join(lines)
 
 
-def per_class_table(name: str, metadata: dict) -> str:
-    """Test IoU of each class."""
-    ious = metadata["test_per_class_iou"]
-    lines = [
-        "| model | " + " | ".join(ious) + " |",
-        "| --- |" + " --- |" * len(ious),
-        f"| `{name}` | " + " | ".join(f"{100 * v:.1f}" for v in ious.values()) + " |",
-    ]
+def per_class_table(presets: list[tuple[str, dict]]) -> str:
+    """Test IoU of each class, a row per preset."""
+    names = list(presets[0][1]["test_per_class_iou"])
+    lines = ["| model | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for name, metadata in presets:
+        ious = metadata["test_per_class_iou"]
+        lines.append(f"| `{name}` | " + " | ".join(f"{100 * ious[c]:.1f}" for c in names) + " |")
     return "\n".join(lines)
+
+
+def single_robustness_table(presets: list[tuple[str, dict]]) -> str:
+    """Test mIoU under the camera shifts, of one preset."""
+    if len(presets) != 1:
+        raise ValueError("a robustness table is of one preset")
+    return robustness_table(presets[0][1]["robustness"])
 
 
 TABLES = {
     "scores": scores_table,
     "per-class": per_class_table,
-    "robustness": lambda name, metadata: robustness_table(metadata["robustness"]),
+    "robustness": single_robustness_table,
 }
 
 
@@ -125,19 +135,24 @@ def render(text: str, presets_dir: Path = PRESETS_DIR, source: str = "") -> str:
     """``text`` with every generated table rewritten from the presets' metadata."""
 
     def table(match: re.Match) -> str:
-        start, name, kind, _, end = match.groups()
+        start, names, kind, _, end = match.groups()
         if kind not in TABLES:
             raise ValueError(f"{source}: unknown table {kind!r}; expected one of {list(TABLES)}")
-        metadata = read_metadata(presets_dir / name)
-        if not metadata:
-            raise ValueError(f"{source}: no preset {name!r} in {presets_dir}")
+        presets = []
+        for name in names.split("+"):
+            metadata = read_metadata(presets_dir / name)
+            if not metadata:
+                raise ValueError(f"{source}: no preset {name!r} in {presets_dir}")
+            presets.append((name, metadata))
         try:
-            body = TABLES[kind](name, metadata)
+            body = TABLES[kind](presets)
         except KeyError as err:
             raise ValueError(
-                f"{source}: the preset {name!r} records no {err} for its {kind} table; "
+                f"{source}: the preset {names!r} records no {err} for its {kind} table; "
                 "rebuild it with scripts/make_preset.py and the options that record it."
             ) from None
+        except ValueError as err:
+            raise ValueError(f"{source}: {names} {kind}: {err}") from None
         return f"{start}{body}\n{end}"
 
     return BLOCK.sub(table, text)

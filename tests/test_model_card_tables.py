@@ -65,6 +65,36 @@ def test_tables_come_from_the_metadata_and_rewriting_is_stable(tmp_path, tables)
     assert tables.render(out, tmp_path) == out
 
 
+def test_one_table_can_hold_several_presets(tmp_path, tables):
+    scores = {
+        "global_accuracy": 0.9,
+        "class_average_accuracy": 0.7,
+        "mean_iou": 0.6,
+        "boundary_f1": 0.5,
+    }
+    write_preset(
+        tmp_path / "a",
+        parameters=1e6,
+        test_scores=scores,
+        test_per_class_iou={"Sky": 0.9, "Pole": 0.2},
+    )
+    write_preset(
+        tmp_path / "b",
+        parameters=2e6,
+        test_scores={**scores, "mean_iou": 0.65},
+        test_per_class_iou={"Pole": 0.3, "Sky": 0.8},
+        robustness={},
+    )
+    out = tables.render(block("a+b", "scores") + "\n" + block("a+b", "per-class"), tmp_path)
+    assert "| **`a`** | 1.00 M |  | **90.0** | **70.0** | **60.0** | **50.0** |" in out
+    assert "| **`b`** | 2.00 M |  | **90.0** | **70.0** | **65.0** | **50.0** |" in out
+    assert out.count("| paper: SegNet-Basic |") == 1  # the paper's rows once
+    # Per class: the columns of the first preset, each preset's values under them.
+    assert "| model | Sky | Pole |" in out and "| `b` | 80.0 | 30.0 |" in out
+    with pytest.raises(ValueError, match="a robustness table is of one preset"):
+        tables.render(block("b+b", "robustness"), tmp_path)
+
+
 def test_a_preset_without_a_training_record_gets_its_train_configs_epochs(tables):
     config = {"epochs": 170, "train_on_validation": False}
     assert tables.training_budget({"train_config": config}) == "170 epochs on train"
