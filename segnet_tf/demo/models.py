@@ -67,8 +67,8 @@ OTHER_PRESETS = (
         "camvid_segnet_robust",
         "Bundled CamVid SegNet, robust to other cameras",
         "The robust bundled model was trained with random white balance, exposure, blur, "
-        "noise and JPEG shifts: for photos from other cameras it keeps nearly all of its "
-        "accuracy, at a small cost on CamVid's own frames.",
+        "noise and JPEG shifts, on CamVid's train and val frames: for photos from other "
+        "cameras it keeps nearly all of its accuracy.",
     ),
 )
 """Bundled models the sidebar offers beside the default: (preset name, label, description)."""
