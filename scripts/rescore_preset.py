@@ -27,7 +27,7 @@ from make_preset import evaluation_record  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from segnet_tf.atomic_files import write_json_atomic  # noqa: E402
+from segnet_tf.atomic_files import save_atomic, write_json_atomic  # noqa: E402
 from segnet_tf.preset_folders import METADATA_FILE, preset_folder, read_metadata  # noqa: E402
 
 
@@ -50,15 +50,14 @@ def evaluate_once(model: Path, output_dir: Path, args) -> Path:
     return output_dir
 
 
-def without_logit_adjustment(folder: Path, path: Path) -> Path | None:
+def without_logit_adjustment(folder: Path, metadata: dict, path: Path) -> Path | None:
     """Save the preset's network without its logit offsets to ``path`` (kept if there).
 
-    Returns None when the preset has no logit offsets.
+    Returns None when the preset's ``metadata`` records no logit offsets.
     """
-    if not read_metadata(folder).get("logit_offsets"):
+    if not metadata.get("logit_offsets"):
         return None
     if not path.is_file():
-        from segnet_tf.atomic_files import save_atomic
         from segnet_tf.models import SegmentationModel
 
         plain = SegmentationModel.from_preset(folder).copy_with(class_logit_offsets=None)
@@ -90,7 +89,7 @@ def main(argv=None) -> int:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     adjusted = evaluate_once(folder, args.work_dir / f"eval-{args.split}", args)
     unadjusted = None
-    plain = without_logit_adjustment(folder, args.work_dir / "unadjusted.keras")
+    plain = without_logit_adjustment(folder, metadata, args.work_dir / "unadjusted.keras")
     if plain is not None:
         unadjusted = evaluate_once(plain, args.work_dir / f"eval-{args.split}-unadjusted", args)
     test_scores, measured = evaluation_record(adjusted, unadjusted, args.robustness)
