@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a file or loaded by path
-from train_times import read_train_calls  # noqa: E402
+from train_times import read_train_calls, trained_splits  # noqa: E402
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "segnet_tf" / "presets"
 
@@ -51,7 +51,7 @@ def training_record(run_dir: Path, config) -> dict:
     finished = run_dir / "metrics.json"  # written last by a finished `segnet train`
     metrics = json.loads(finished.read_text()) if finished.is_file() else {}
     record = {
-        "splits": ["train", "validation"] if config.train_on_validation else ["train"],
+        "splits": trained_splits(config.train_on_validation),
         "epochs": metrics.get("epochs_completed"),
         "kept_epoch": metrics.get("best_epoch"),
         "kept_by": metrics.get("checkpoint_chosen_by", "best validation mIoU"),
@@ -62,6 +62,20 @@ def training_record(run_dir: Path, config) -> dict:
         record["calls"] = calls
         record["seconds"] = sum(call["seconds"] for call in calls)
     return record
+
+
+def logit_adjustment_record(sweep: dict) -> dict:
+    """The tau of `segnet adjust`'s ``logit_adjustment.json`` and the split it was chosen on.
+
+    A sweep of a single tau (``--taus 0.25``, as a train+val fit takes the tau its
+    train-only run chose) chose nothing: its ``chosen_on`` is None.
+    """
+    swept = [row["tau"] for row in sweep.get("sweep", [])]
+    return {
+        "tau": sweep["chosen_tau"],
+        "chosen_on": sweep["split"] if len(swept) != 1 else None,
+        "taus_swept": swept,
+    }
 
 
 def evaluation_record(
@@ -140,8 +154,7 @@ def main(argv=None) -> int:
     details = {"training": training_record(args.run_dir, config)}
     sweep = args.run_dir / "logit_adjustment.json"
     if sweep.is_file():
-        chosen = json.loads(sweep.read_text())
-        details["logit_adjustment"] = {"tau": chosen["chosen_tau"], "chosen_on": chosen["split"]}
+        details["logit_adjustment"] = logit_adjustment_record(json.loads(sweep.read_text()))
     test_scores, measured = evaluation_record(
         args.eval_dir, args.unadjusted_eval_dir, args.robustness
     )

@@ -32,6 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a file or loaded by path
+
+from train_times import trained_splits  # noqa: E402
 
 from benchmarks.robustness import markdown_table as robustness_table  # noqa: E402
 from segnet_tf.preset_folders import PRESETS_DIR, read_metadata  # noqa: E402
@@ -73,7 +76,7 @@ def training_budget(metadata: dict) -> str:
         config = metadata.get("train_config") or {}
         if not config.get("epochs"):
             return ""
-        splits = "train+validation" if config.get("train_on_validation") else "train"
+        splits = "+".join(trained_splits(bool(config.get("train_on_validation"))))
         return f"{config['epochs']} epochs on {splits}"
     text = f"{training['epochs']} epochs on {'+'.join(training['splits'])}"
     if training.get("seconds"):

@@ -41,3 +41,8 @@ def read_train_calls(run: Path) -> list[dict] | None:
             }
         )
     return calls
+
+
+def trained_splits(train_on_validation: bool) -> list[str]:
+    """The splits a run trained on, from its config's ``train_on_validation``."""
+    return ["train", "validation"] if train_on_validation else ["train"]

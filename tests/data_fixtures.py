@@ -106,9 +106,14 @@ def browser_or_skip():
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
 
 
-def script_main(name: str):
-    """The ``main`` function of ``scripts/<name>.py`` (the scripts are not a package)."""
+def script_module(name: str):
+    """``scripts/<name>.py`` as a module (the scripts are not a package)."""
     spec = importlib.util.spec_from_file_location(name, SCRIPTS_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.main
+    return module
+
+
+def script_main(name: str):
+    """The ``main`` function of ``scripts/<name>.py``."""
+    return script_module(name).main

@@ -5,14 +5,14 @@ import json
 import keras
 import numpy as np
 import pytest
-from data_fixtures import script_main
+from data_fixtures import script_module
 
 from segnet_tf.models import SegNet
 from segnet_tf.training import TrainConfig
 
 
 def _make_preset():
-    return script_main("make_preset")
+    return script_module("make_preset").main
 
 
 def test_preset_is_the_trained_model_in_float32(tmp_path, dtype_policy):
@@ -74,7 +74,10 @@ def test_preset_records_the_run_folders_training_adjustment_scores_and_robustnes
         "2026-12-06T01:00:00Z\tCPU X (avx2, 2 cores)\t0\t4\t100\n"
         "2026-12-06T02:00:00Z\tCPU X (avx2, 2 cores)\t4\t7\t80\n"
     )
-    (run_dir / "logit_adjustment.json").write_text(json.dumps({"chosen_tau": 0.5, "split": "x"}))
+    sweep = [{"tau": 0.0, "mean_iou": 0.5}, {"tau": 0.5, "mean_iou": 0.6}]
+    (run_dir / "logit_adjustment.json").write_text(
+        json.dumps({"chosen_tau": 0.5, "split": "x", "sweep": sweep})
+    )
     scores = {"global_accuracy": 0.9, "class_average_accuracy": 0.7, "mean_iou": 0.6}
     per_class = {"name": ["a", "b", "c"], "iou": [0.5, 0.6, 0.7]}
     for folder, bf in (("eval", 0.5), ("eval-unadjusted", 0.4)):
@@ -98,10 +101,17 @@ def test_preset_records_the_run_folders_training_adjustment_scores_and_robustnes
     assert training["splits"] == ["train", "validation"]
     assert (training["epochs"], training["kept_epoch"], training["seconds"]) == (7, 7, 180)
     assert [call["epochs"] for call in training["calls"]] == [4, 3]
-    assert metadata["logit_adjustment"] == {"tau": 0.5, "chosen_on": "x"}
+    assert metadata["logit_adjustment"] == {"tau": 0.5, "chosen_on": "x", "taus_swept": [0, 0.5]}
     assert metadata["test_scores"] == {**scores, "boundary_f1": 0.5}
     assert metadata["test_scores_unadjusted"]["boundary_f1"] == 0.4
     assert metadata["test_per_class_iou"] == {"a": 0.5, "b": 0.6, "c": 0.7}
     assert metadata["robustness"] == {"mean_share": 0.93}
     assert metadata["domain_detector"] == "model.domain.npz"
     assert (out / "tiny" / "model.domain.npz").read_bytes() == b"a detector"
+
+
+def test_a_single_tau_given_is_recorded_as_not_chosen_on_any_split():
+    record = script_module("make_preset").logit_adjustment_record(
+        {"chosen_tau": 0.25, "split": "validation", "sweep": [{"tau": 0.25, "mean_iou": 0.5}]}
+    )
+    assert record == {"tau": 0.25, "chosen_on": None, "taus_swept": [0.25]}
