@@ -5,7 +5,7 @@ For every test frame it takes the probability of the predicted class at each pix
 prints the share of pixels below the demo's ``LOW_CONFIDENCE``, averaged over frames and
 at worst, with the demo's threshold ``OUT_OF_DOMAIN_SHARE`` for comparison.
 
-Usage: python scripts/demo_confidence.py [--camvid DIR] [--preset camvid_segnet]
+Usage: python scripts/demo_confidence.py [--camvid DIR] [--preset camvid_segnet_robust]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from segnet_tf.data import camvid_split_pairs, read_image, resolve_camvid_dir
+from segnet_tf.demo.models import DEFAULT_PRESET
 from segnet_tf.demo.results import LOW_CONFIDENCE, OUT_OF_DOMAIN_SHARE
 from segnet_tf.inference import Segmenter
 
@@ -23,7 +24,9 @@ from segnet_tf.inference import Segmenter
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--camvid", help="CamVid folder (default: found automatically)")
-    parser.add_argument("--preset", default="camvid_segnet", help="bundled model to test")
+    parser.add_argument(
+        "--preset", default=DEFAULT_PRESET, help="bundled model to test (default: the demo's)"
+    )
     args = parser.parse_args()
     folder = resolve_camvid_dir(args.camvid)
     segmenter = Segmenter.from_preset(args.preset)

@@ -267,10 +267,11 @@ def test_missing_model_shows_a_message_and_offers_other_sources(monkeypatch, mod
     assert "segnet_basic" in texts(app.sidebar.caption)
 
 
-def test_the_robust_bundled_model_is_a_choice(monkeypatch, models):
+def test_both_bundled_models_are_choices_beside_a_users_file(monkeypatch, models):
     app = start(monkeypatch, models["segnet_basic"])
-    robust = "Bundled CamVid SegNet, robust to other cameras"
-    assert robust in app.radio(key="model_source").options
+    options = app.radio(key="model_source").options
+    robust, original = (preset.label for preset in demo_models.BUNDLED_PRESETS)
+    assert robust in options and original in options
     assert "segnet_basic" in texts(app.sidebar.caption)
     app.radio(key="model_source").set_value(robust).run()
     assert not app.error and not app.exception
@@ -280,10 +281,12 @@ def test_the_robust_bundled_model_is_a_choice(monkeypatch, models):
 
 def test_the_model_help_explains_only_the_models_offered(monkeypatch, models, tmp_path):
     app = start(monkeypatch, models["segnet_basic"])
-    assert "white balance" in app.radio(key="model_source").help
-    monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)  # the robust preset missing
+    help_text = app.radio(key="model_source").help
+    assert "white balance" in help_text and "original recipe" in help_text
+    assert "of its CamVid test mIoU" in help_text  # from the presets' model.json
+    monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)  # no preset installed
     app = start(monkeypatch, models["segnet_basic"])
-    assert "robust" not in " ".join(app.radio(key="model_source").options)
+    assert "Bundled" not in " ".join(app.radio(key="model_source").options)
     assert not app.radio(key="model_source").help
 
 
@@ -337,14 +340,14 @@ def test_test_time_augmentation_toggle_segments_with_it(monkeypatch, models, cam
         assert f'<span>{share.name}</span><span class="pct">{share.share:.1%}</span>' in legend
 
 
-def test_the_preset_flags_a_cat_and_not_a_camvid_frame(monkeypatch):
+def test_the_default_preset_flags_a_cat_and_not_a_camvid_frame(monkeypatch):
     skimage_data = pytest.importorskip("skimage.data")
     from segnet_tf.data import find_camvid_dir
 
     folder = find_camvid_dir()
     if folder is None:
         pytest.skip("CamVid not found")
-    preset = Path(segnet_tf.inference.PRESETS_DIR) / "camvid_segnet" / "model.keras"
+    preset = Path(segnet_tf.inference.PRESETS_DIR) / demo_models.DEFAULT_PRESET / "model.keras"
     app = start(monkeypatch, preset)
     cat = ("cat.jpg", jpeg(skimage_data.chelsea()), "image/jpeg")
     app.file_uploader(key="images").set_value([cat]).run()

@@ -2,6 +2,7 @@
 
 import dataclasses
 import io
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from segnet_tf.demo.images import (
     prepare_image,
 )
 from segnet_tf.demo.models import (
+    DEFAULT_PRESET,
     MODEL_ENV,
     default_model_source,
     describe_model,
@@ -181,16 +183,41 @@ def test_default_model_source(tmp_path, monkeypatch):
     assert missing.path is None and "no such model file" in missing.problem
     monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)
     absent = default_model_source({})
-    assert absent.path is None and "camvid_segnet" in absent.problem
-    (tmp_path / "camvid_segnet").mkdir()
-    (tmp_path / "camvid_segnet" / "model.keras").write_bytes(b"x")
-    assert default_model_source({}).path == tmp_path / "camvid_segnet" / "model.keras"
+    assert absent.path is None and DEFAULT_PRESET in absent.problem
+    (tmp_path / DEFAULT_PRESET).mkdir()
+    (tmp_path / DEFAULT_PRESET / "model.keras").write_bytes(b"x")
+    assert default_model_source({}).path == tmp_path / DEFAULT_PRESET / "model.keras"
 
 
-def test_other_bundled_sources_are_the_installed_presets(tmp_path, monkeypatch):
-    assert [s.path.parent.name for s in other_bundled_sources()] == ["camvid_segnet_robust"]
+def test_the_demo_opens_with_the_camera_robust_preset():
+    # Users bring photos from their own cameras: the model that holds up under camera
+    # shifts is the one they get first.
+    assert DEFAULT_PRESET == "camvid_segnet_robust"
+    assert default_model_source({}).path.parent.name == "camvid_segnet_robust"
+
+
+def test_other_bundled_sources_are_the_installed_presets_but_the_default(tmp_path, monkeypatch):
+    default = default_model_source({})
+    assert [s.path.parent.name for s in other_bundled_sources(default)] == ["camvid_segnet"]
+    from_env = default_model_source({MODEL_ENV: str(default.path)})
+    names = [s.path.parent.name for s in other_bundled_sources(from_env)]
+    assert names == ["camvid_segnet_robust", "camvid_segnet"]  # both, beside the user's file
     monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)
-    assert other_bundled_sources() == []  # not installed: not offered
+    assert other_bundled_sources(from_env) == []  # not installed: not offered
+
+
+def test_bundled_descriptions_carry_the_measured_robustness(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)
+    folder = tmp_path / DEFAULT_PRESET
+    folder.mkdir()
+    (folder / "model.keras").write_bytes(b"x")
+    assert "camera shifts it keeps" not in default_model_source({}).description
+    robustness = {"mean_share": 0.913, "lowest_share": 0.8, "lowest_shift": "blur 1.5 px"}
+    (folder / "model.json").write_text(json.dumps({"robustness": robustness}))
+    description = default_model_source({}).description
+    assert "keeps 91% of its CamVid test mIoU on average (80% under blur 1.5 px)" in description
+    (folder / "model.json").write_text("{not json")
+    assert default_model_source({}).path is not None  # the model still opens
 
 
 def test_store_uploaded_model_is_content_addressed(tmp_path):

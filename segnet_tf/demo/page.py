@@ -210,10 +210,10 @@ def choose_model() -> tuple[ModelRef | None, str | None]:
     """The sidebar's model choice: a reference to load, or None and why not."""
     st.sidebar.header("Model")
     default = default_model_source()
-    bundled = {choice.label: choice for choice in (default, *other_bundled_sources())}
+    bundled = {choice.label: choice for choice in (default, *other_bundled_sources(default))}
     on_machine, upload = "A .keras file on this machine", "Upload a .keras file"
     # Only the models offered are explained: no help about a preset that is not installed.
-    help_text = " ".join(choice.description for choice in bundled.values() if choice.description)
+    help_text = "\n\n".join(c.description for c in bundled.values() if c.description)
     source = st.sidebar.radio(
         "Model source",
         (*bundled, on_machine, upload),
