@@ -128,7 +128,8 @@ def main(argv=None) -> int:
     frames = camvid_test_frames(args.camvid_dir, args.limit)
     matrices, count = confusions(segmenter, frames, segmenter.num_classes)
     summary = summarize(matrices, list(segmenter.classes.class_names)[: segmenter.num_classes])
-    summary.update(model=args.model, frames=count, cpu=cpu_label())
+    # The preset's or file's name: the folder it was measured from is this machine's.
+    summary.update(model=Path(args.model).name, frames=count, cpu=cpu_label())
     print(f"{cpu_label()}\n{args.model}: CamVid test, {count} frames at 360x480\n")
     print(markdown_table(summary))
     if args.json is not None:
