@@ -119,8 +119,9 @@ def default_model_source(environ: dict[str, str] | None = None) -> ModelSource:
 def other_bundled_sources(default: ModelSource) -> list[ModelSource]:
     """The installed presets of :data:`BUNDLED_PRESETS` other than ``default``, as
     choices for the sidebar (a preset that is not installed is not offered)."""
-    sources = [_bundled_source(preset) for preset in BUNDLED_PRESETS]
-    return [s for s in sources if s.path is not None and s.label != default.label]
+    # The default is left out before its model.json is read a second time.
+    others = [_bundled_source(p) for p in BUNDLED_PRESETS if p.label != default.label]
+    return [source for source in others if source.path is not None]
 
 
 def store_uploaded_model(data: bytes, name: str, folder: str | os.PathLike | None = None) -> Path:
