@@ -134,6 +134,16 @@ TABLES = {
 }
 
 
+def _lacking(kind: str, presets: list[tuple[str, dict]]) -> str:
+    """The name of the first of ``presets`` whose record cannot fill a ``kind`` table alone."""
+    for name, metadata in presets:
+        try:
+            TABLES[kind]([(name, metadata)])
+        except KeyError:
+            return name
+    return "+".join(name for name, _ in presets)  # only the combination fails
+
+
 def render(text: str, presets_dir: Path = PRESETS_DIR, source: str = "") -> str:
     """``text`` with every generated table rewritten from the presets' metadata."""
 
@@ -150,8 +160,9 @@ def render(text: str, presets_dir: Path = PRESETS_DIR, source: str = "") -> str:
         try:
             body = TABLES[kind](presets)
         except KeyError as err:
+            name = _lacking(kind, presets)
             raise ValueError(
-                f"{source}: the preset {names!r} records no {err} for its {kind} table; "
+                f"{source}: the preset {name!r} records no {err} for its {kind} table; "
                 "rebuild it with scripts/make_preset.py and the options that record it."
             ) from None
         except ValueError as err:

@@ -107,6 +107,9 @@ def test_a_missing_record_or_preset_or_kind_is_named(tmp_path, tables):
     write_preset(tmp_path / "bare", parameters=10, test_scores={})
     with pytest.raises(ValueError, match="'bare' records no 'robustness'.*make_preset"):
         tables.render(block("bare", "robustness"), tmp_path, source="card.md")
+    write_preset(tmp_path / "full", test_per_class_iou={"Sky": 0.9})
+    with pytest.raises(ValueError, match="preset 'bare' records no 'test_per_class_iou'"):
+        tables.render(block("full+bare", "per-class"), tmp_path, source="card.md")
     with pytest.raises(ValueError, match="card.md: no preset 'gone'"):
         tables.render(block("gone", "scores"), tmp_path, source="card.md")
     with pytest.raises(ValueError, match="unknown table 'speed'"):
