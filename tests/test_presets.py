@@ -1,4 +1,4 @@
-"""The bundled CamVid model: present, loadable without training, float32, CamVid classes."""
+"""The bundled CamVid models: present, loadable without training, float32, CamVid classes."""
 
 import json
 
@@ -8,16 +8,23 @@ import pytest
 from segnet_tf.data import CAMVID_CLASSES
 from segnet_tf.inference import PRESETS_DIR, Segmenter, list_presets
 
-
-@pytest.fixture(scope="module")
-def camvid_segmenter():
-    """The bundled preset, loaded once for the tests that only predict with it."""
-    return Segmenter.from_preset("camvid_segnet")
+# Every preset the package ships; each is checked alike.
+BUNDLED = sorted(list_presets())
 
 
-def test_camvid_preset_is_bundled_with_its_provenance():
-    assert "camvid_segnet" in list_presets()
-    metadata = json.loads((PRESETS_DIR / "camvid_segnet" / "model.json").read_text())
+def test_the_documented_presets_are_bundled():
+    assert {"camvid_segnet", "camvid_segnet_robust"} <= set(BUNDLED)
+
+
+@pytest.fixture(scope="module", params=BUNDLED)
+def preset(request):
+    """A bundled preset's name and its Segmenter, loaded once for the tests that use it."""
+    return request.param, Segmenter.from_preset(request.param)
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_preset_is_bundled_with_its_provenance(name):
+    metadata = json.loads((PRESETS_DIR / name / "model.json").read_text())
     assert metadata["classes"]["names"] == list(CAMVID_CLASSES.names)
     assert metadata["trained_with"]
     assert set(metadata["test_scores"]) == {
@@ -26,12 +33,15 @@ def test_camvid_preset_is_bundled_with_its_provenance():
         "mean_iou",
         "boundary_f1",
     }
+    # The detector's record names this preset's own files (not a staging folder's).
+    calibration = json.loads((PRESETS_DIR / name / "model.domain.config.json").read_text())
+    assert calibration["model"] == f"segnet_tf/presets/{name}/model.keras"
     # A few MB, as a package file should be.
-    assert (PRESETS_DIR / "camvid_segnet" / "model.keras").stat().st_size < 20e6
+    assert (PRESETS_DIR / name / "model.keras").stat().st_size < 20e6
 
 
-def test_camvid_preset_segments_a_street_scene(camvid_segmenter):
-    segmenter = camvid_segmenter
+def test_preset_segments_a_street_scene(preset):
+    _, segmenter = preset
     assert all(w.dtype == "float32" for w in segmenter.model.weights)
     assert segmenter.classes == CAMVID_CLASSES
     # A synthetic street: grey sky above, dark road below.
@@ -39,12 +49,14 @@ def test_camvid_preset_segments_a_street_scene(camvid_segmenter):
     image[:45] = (200, 200, 205)
     image[45:] = (70, 65, 75)
     result = segmenter.predict(image)
+    # Each preset carries a domain detector fitted on its own network.
+    assert segmenter.domain_detector is not None and result.out_of_domain is not None
     assert result.mask.shape == (90, 120)
     assert result.probabilities.shape == (90, 120, CAMVID_CLASSES.num_classes)
     np.testing.assert_allclose(result.probabilities.sum(-1), 1.0, atol=1e-4)
 
 
-def test_camvid_preset_scores_on_camvid_test_frames(camvid_segmenter):
+def test_preset_scores_on_camvid_test_frames(preset):
     """Guards against a broken preset (wrong weights or preprocessing): on a few test
     frames its pixel accuracy must be of the order it recorded on the whole split."""
 
@@ -56,8 +68,8 @@ def test_camvid_preset_scores_on_camvid_test_frames(camvid_segmenter):
         pytest.skip("CamVid not found (SEGNET_CAMVID_DIR unset, none beside the checkout)")
     from PIL import Image
 
-    recorded = json.loads((PRESETS_DIR / "camvid_segnet" / "model.json").read_text())["test_scores"]
-    segmenter = camvid_segmenter
+    name, segmenter = preset
+    recorded = json.loads((PRESETS_DIR / name / "model.json").read_text())["test_scores"]
     evaluator = SegmentationEvaluator(11, ignore_class=11, boundary=False)
     for image_path, mask_path in camvid_split_pairs(data_dir, "test")[::50]:
         result = segmenter.predict(image_path, probabilities=False)
