@@ -81,7 +81,10 @@ def training_budget(metadata: dict) -> str:
     text = f"{training['epochs']} epochs on {'+'.join(training['splits'])}"
     if training.get("seconds"):
         cpus = sorted({call["cpu"] for call in training["calls"]})
-        text += f", {training['seconds'] / 60:.0f} min on {' / '.join(cpus)}"
+        # A call killed before it returned logged no time: say which epochs were timed.
+        timed = sum(call["epochs"] for call in training["calls"])
+        which = f" for {timed} of them" if timed < training["epochs"] else ""
+        text += f", {training['seconds'] / 60:.0f} min{which} on {' / '.join(cpus)}"
     return text
 
 

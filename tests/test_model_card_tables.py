@@ -95,6 +95,14 @@ def test_one_table_can_hold_several_presets(tmp_path, tables):
         tables.render(block("b+b", "robustness"), tmp_path)
 
 
+def test_epochs_whose_call_logged_no_time_are_not_counted_in_the_time(tables):
+    training = {"splits": ["train"], "epochs": 300, "seconds": 5969,
+                "calls": [{"cpu": "CPU X", "epochs": 251, "seconds": 5969}]}  # fmt: skip
+    assert tables.training_budget({"training": training}) == (
+        "300 epochs on train, 99 min for 251 of them on CPU X"
+    )
+
+
 def test_a_preset_without_a_training_record_gets_its_train_configs_epochs(tables):
     config = {"epochs": 170, "train_on_validation": False}
     assert tables.training_budget({"train_config": config}) == "170 epochs on train"
