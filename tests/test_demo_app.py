@@ -267,16 +267,20 @@ def test_missing_model_shows_a_message_and_offers_other_sources(monkeypatch, mod
     assert "segnet_basic" in texts(app.sidebar.caption)
 
 
-def test_both_bundled_models_are_choices_beside_a_users_file(monkeypatch, models):
+def test_every_bundled_model_is_a_choice_beside_a_users_file(monkeypatch, models):
     app = start(monkeypatch, models["segnet_basic"])
     options = app.radio(key="model_source").options
-    robust, original = (preset.label for preset in demo_models.BUNDLED_PRESETS)
-    assert robust in options and original in options
+    labels = {preset.name: preset.label for preset in demo_models.BUNDLED_PRESETS}
+    assert set(labels.values()) <= set(options)
     assert "segnet_basic" in texts(app.sidebar.caption)
-    app.radio(key="model_source").set_value(robust).run()
-    assert not app.error and not app.exception
-    caption = texts(app.sidebar.caption)
-    assert "segnet_encoder_addition" in caption and "1.85 M parameters" in caption
+    for name, architecture, size in [
+        ("camvid_segnet_robust", "segnet_encoder_addition", "1.85 M parameters"),
+        ("camvid_unet_robust", "unet", "1.95 M parameters"),
+    ]:
+        app.radio(key="model_source").set_value(labels[name]).run()
+        assert not app.error and not app.exception
+        caption = texts(app.sidebar.caption)
+        assert f"**{architecture}**" in caption and size in caption, caption
 
 
 def test_the_model_help_explains_only_the_models_offered(monkeypatch, models, tmp_path):

@@ -198,10 +198,11 @@ def test_the_demo_opens_with_the_camera_robust_preset():
 
 def test_other_bundled_sources_are_the_installed_presets_but_the_default(tmp_path, monkeypatch):
     default = default_model_source({})
-    assert [s.path.parent.name for s in other_bundled_sources(default)] == ["camvid_segnet"]
+    others = [s.path.parent.name for s in other_bundled_sources(default)]
+    assert others == ["camvid_unet_robust", "camvid_segnet"]
     from_env = default_model_source({MODEL_ENV: str(default.path)})
     names = [s.path.parent.name for s in other_bundled_sources(from_env)]
-    assert names == ["camvid_segnet_robust", "camvid_segnet"]  # both, beside the user's file
+    assert names == ["camvid_segnet_robust", "camvid_unet_robust", "camvid_segnet"]  # beside it
     monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)
     assert other_bundled_sources(from_env) == []  # not installed: not offered
 

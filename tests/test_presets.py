@@ -13,7 +13,7 @@ BUNDLED = sorted(list_presets())
 
 
 def test_the_documented_presets_are_bundled():
-    assert {"camvid_segnet", "camvid_segnet_robust"} <= set(BUNDLED)
+    assert {"camvid_segnet", "camvid_segnet_robust", "camvid_unet_robust"} <= set(BUNDLED)
 
 
 @pytest.fixture(scope="module", params=BUNDLED)

@@ -42,6 +42,12 @@ BUNDLED_PRESETS = (
         "exposure, blur, sensor noise and JPEG shift: the model for your own photos.",
     ),
     BundledPreset(
+        "camvid_unet_robust",
+        "Bundled CamVid U-Net, robust to other cameras",
+        "U-Net (Ronneberger et al. 2015), the comparison network, trained like the robust "
+        "SegNet: on CamVid's train and val frames, each with a random camera shift.",
+    ),
+    BundledPreset(
         "camvid_segnet",
         "Bundled CamVid SegNet, original recipe",
         "Trained on CamVid's train frames without camera shifts: as accurate on CamVid's "
