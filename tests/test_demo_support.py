@@ -207,15 +207,20 @@ def test_other_bundled_sources_are_the_installed_presets_but_the_default(tmp_pat
     assert other_bundled_sources(from_env) == []  # not installed: not offered
 
 
-def test_bundled_descriptions_carry_the_measured_robustness(tmp_path, monkeypatch):
+def test_bundled_descriptions_carry_the_measured_scores(tmp_path, monkeypatch):
     monkeypatch.setattr(demo_models, "PRESETS_DIR", tmp_path)
     folder = tmp_path / DEFAULT_PRESET
     folder.mkdir()
     (folder / "model.keras").write_bytes(b"x")
-    assert "camera shifts it keeps" not in default_model_source({}).description
-    robustness = {"mean_share": 0.913, "lowest_share": 0.8, "lowest_shift": "blur 1.5 px"}
-    (folder / "model.json").write_text(json.dumps({"robustness": robustness}))
     description = default_model_source({}).description
+    assert "camera shifts it keeps" not in description and "test mIoU" not in description
+    robustness = {"mean_share": 0.913, "lowest_share": 0.8, "lowest_shift": "blur 1.5 px"}
+    scores = {"mean_iou": 0.5712}
+    (folder / "model.json").write_text(
+        json.dumps({"robustness": robustness, "test_scores": scores})
+    )
+    description = default_model_source({}).description
+    assert "CamVid test mIoU 57.1. Under camera shifts" in description
     assert "keeps 91% of its CamVid test mIoU on average (80% under blur 1.5 px)" in description
     (folder / "model.json").write_text("{not json")
     assert default_model_source({}).path is not None  # the model still opens
