@@ -8,8 +8,9 @@ import pytest
 from segnet_tf.data import CAMVID_CLASSES
 from segnet_tf.inference import PRESETS_DIR, Segmenter, list_presets
 
-# Every preset the package ships; each is checked alike.
-BUNDLED = sorted(list_presets())
+# Every preset the package ships, with its model.json; each is checked alike.
+METADATA = list_presets()
+BUNDLED = sorted(METADATA)
 
 
 def test_the_documented_presets_are_bundled():
@@ -24,7 +25,7 @@ def preset(request):
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_preset_is_bundled_with_its_provenance(name):
-    metadata = json.loads((PRESETS_DIR / name / "model.json").read_text())
+    metadata = METADATA[name]
     assert metadata["classes"]["names"] == list(CAMVID_CLASSES.names)
     assert metadata["trained_with"]
     assert set(metadata["test_scores"]) == {
@@ -69,7 +70,7 @@ def test_preset_scores_on_camvid_test_frames(preset):
     from PIL import Image
 
     name, segmenter = preset
-    recorded = json.loads((PRESETS_DIR / name / "model.json").read_text())["test_scores"]
+    recorded = METADATA[name]["test_scores"]
     evaluator = SegmentationEvaluator(11, ignore_class=11, boundary=False)
     for image_path, mask_path in camvid_split_pairs(data_dir, "test")[::50]:
         result = segmenter.predict(image_path, probabilities=False)
