@@ -12,7 +12,8 @@ so that `model.json` names it.
 
 `model.json` also records what the run folder says of the model, for the model card's
 tables (`scripts/model_card_tables.py`): `training` (epochs, the kept epoch and its
-validation mIoU, the splits trained on, time and CPU from `train_time.tsv`),
+validation mIoU, the splits trained on, time and CPU from `train_time.tsv`, and the
+same of the run a fine-tune started from),
 `logit_adjustment` (the tau `segnet adjust` chose), `test_per_class_iou`,
 `test_scores_unadjusted` (with `--unadjusted-eval-dir`) and `robustness` (with
 `--robustness`, the JSON of `benchmarks/robustness.py`).
@@ -61,7 +62,31 @@ def training_record(run_dir: Path, config) -> dict:
     if calls is not None:
         record["calls"] = calls
         record["seconds"] = sum(call["seconds"] for call in calls)
+    earlier = earlier_stage(config.init_from)
+    if earlier is not None:
+        record["fine_tuned_from"] = earlier
     return record
+
+
+def earlier_stage(init_from: str | None) -> dict | None:
+    """The record of the run a fine-tune started from, or None.
+
+    A run trained with ``--init-from RUN/model.keras`` (a checkpoint of another run
+    folder) is the second stage of its recipe: the first stage's epochs, splits and
+    time are part of what the preset cost, so they are recorded alike (with the
+    checkpoint's file name), and so on down a chain of fine-tunes. A preset or a file
+    outside a run folder gives None (the path stays in ``train_config.init_from``).
+    """
+    if not init_from:
+        return None
+    source = Path(init_from)
+    run_dir = source.parent
+    if source.suffix != ".keras" or not (run_dir / "config.json").is_file():
+        return None
+    from segnet_tf.training import TrainConfig
+
+    config = TrainConfig.load(run_dir / "config.json")
+    return {"checkpoint": source.name, **training_record(run_dir, config)}
 
 
 def logit_adjustment_record(sweep: dict) -> dict:

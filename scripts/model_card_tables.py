@@ -68,8 +68,10 @@ def _scores(scores: dict, bold: bool = False) -> str:
 def training_budget(metadata: dict) -> str:
     """'300 epochs on train, 95 min on 2 cores of CPU X' from the preset's record.
 
-    A preset built before ``make_preset.py`` recorded its training gets the epochs and
-    splits of its ``train_config`` (the time is then unknown).
+    A fine-tune's record names the run it started from (``fine_tuned_from``): its
+    stages are listed in the order they ran. A preset built before ``make_preset.py``
+    recorded its training gets the epochs and splits of its ``train_config`` (the time
+    is then unknown).
     """
     training = metadata.get("training") or {}
     if not training.get("epochs"):
@@ -78,6 +80,15 @@ def training_budget(metadata: dict) -> str:
             return ""
         splits = "+".join(trained_splits(bool(config.get("train_on_validation"))))
         return f"{config['epochs']} epochs on {splits}"
+    stages = [_stage_budget(training)]
+    while training.get("fine_tuned_from"):
+        training = training["fine_tuned_from"]
+        stages.insert(0, _stage_budget(training))
+    return "; then fine-tuned: ".join(stages)
+
+
+def _stage_budget(training: dict) -> str:
+    """One training stage's epochs, splits, time and CPUs."""
     text = f"{training['epochs']} epochs on {'+'.join(training['splits'])}"
     if training.get("seconds"):
         cpus = sorted({call["cpu"] for call in training["calls"]})

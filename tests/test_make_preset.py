@@ -115,3 +115,29 @@ def test_a_single_tau_given_is_recorded_as_not_chosen_on_any_split():
         {"chosen_tau": 0.25, "split": "validation", "sweep": [{"tau": 0.25, "mean_iou": 0.5}]}
     )
     assert record == {"tau": 0.25, "chosen_on": None, "taus_swept": [0.25]}
+
+
+def test_a_fine_tune_records_the_run_it_started_from(tmp_path):
+    classes = {"names": ["a", "b", "c"], "colors": [[0, 0, 0], [1, 1, 1], [2, 2, 2]]}
+    runs = {}
+    for name, init_from in (("first", None), ("second", "first/model.keras")):
+        run_dir = runs[name] = tmp_path / name
+        run_dir.mkdir()
+        source = None if init_from is None else str(tmp_path / init_from)
+        TrainConfig(
+            model="segnet_basic", width=1 / 16, data="synthetic", epochs=4, init_from=source
+        ).save(run_dir / "config.json")
+        (run_dir / "classes.json").write_text(json.dumps(classes))
+        SegNet(3, depth="basic", width=1 / 16, name="segnet_basic").save(run_dir / "model.keras")
+        (run_dir / "metrics.json").write_text(json.dumps({"epochs_completed": 4}))
+        seconds = {"first": 400, "second": 100}[name]
+        (run_dir / "train_time.tsv").write_text(f"2026-12-06T01:00:00Z\tCPU X\t0\t4\t{seconds}\n")
+
+    out = tmp_path / "presets"
+    args = [str(runs["second"]), "--name", "tuned", "--checkpoint", "model.keras"]
+    assert _make_preset()([*args, "--output-dir", str(out)]) == 0
+    training = json.loads((out / "tuned" / "model.json").read_text())["training"]
+    assert training["seconds"] == 100
+    earlier = training["fine_tuned_from"]
+    assert (earlier["checkpoint"], earlier["epochs"], earlier["seconds"]) == ("model.keras", 4, 400)
+    assert "fine_tuned_from" not in earlier  # the first stage trained from scratch

@@ -103,6 +103,17 @@ def test_epochs_whose_call_logged_no_time_are_not_counted_in_the_time(tables):
     )
 
 
+def test_a_fine_tune_lists_the_stage_it_started_from_first(tables):
+    first = {"splits": ["train"], "epochs": 300, "seconds": 6000,
+             "calls": [{"cpu": "CPU X", "epochs": 300, "seconds": 6000}]}  # fmt: skip
+    second = {"splits": ["train"], "epochs": 50, "seconds": 1800, "fine_tuned_from": first,
+              "calls": [{"cpu": "CPU Y", "epochs": 50, "seconds": 1800}]}  # fmt: skip
+    assert tables.training_budget({"training": second}) == (
+        "300 epochs on train, 100 min on CPU X; "
+        "then fine-tuned: 50 epochs on train, 30 min on CPU Y"
+    )
+
+
 def test_a_preset_without_a_training_record_gets_its_train_configs_epochs(tables):
     config = {"epochs": 170, "train_on_validation": False}
     assert tables.training_budget({"train_config": config}) == "170 epochs on train"
