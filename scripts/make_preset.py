@@ -43,7 +43,7 @@ def headline_scores(metrics: dict) -> dict[str, float]:
     return {key: metrics[key] for key in SCORE_KEYS}
 
 
-def training_record(run_dir: Path, config) -> dict:
+def training_record(run_dir: Path, config, seen: frozenset = frozenset()) -> dict:
     """Epochs, the kept epoch, the splits trained on, and the time of each training call.
 
     Time comes from the recipe scripts' `train_time.tsv` (one line per call: when, CPU,
@@ -62,20 +62,21 @@ def training_record(run_dir: Path, config) -> dict:
     if calls is not None:
         record["calls"] = calls
         record["seconds"] = sum(call["seconds"] for call in calls)
-    earlier = earlier_stage(config.init_from)
+    earlier = earlier_stage(config.init_from, seen | {run_dir.resolve()})
     if earlier is not None:
         record["fine_tuned_from"] = earlier
     return record
 
 
-def earlier_stage(init_from: str | None) -> dict | None:
+def earlier_stage(init_from: str | None, seen: frozenset = frozenset()) -> dict | None:
     """The record of the run a fine-tune started from, or None.
 
     A run trained with ``--init-from RUN/model.keras`` (a checkpoint of another run
     folder) is the second stage of its recipe: the first stage's epochs, splits and
     time are part of what the preset cost, so they are recorded alike (with the
     checkpoint's file name), and so on down a chain of fine-tunes. A preset or a file
-    outside a run folder gives None (the path stays in ``train_config.init_from``).
+    outside a run folder gives None (the path stays in ``train_config.init_from``), as
+    does a folder already in the chain (``seen``: a run started from its own checkpoint).
     """
     if not init_from:
         return None
@@ -83,10 +84,12 @@ def earlier_stage(init_from: str | None) -> dict | None:
     run_dir = source.parent
     if source.suffix != ".keras" or not (run_dir / "config.json").is_file():
         return None
+    if run_dir.resolve() in seen:
+        return None
     from segnet_tf.training import TrainConfig
 
     config = TrainConfig.load(run_dir / "config.json")
-    return {"checkpoint": source.name, **training_record(run_dir, config)}
+    return {"checkpoint": source.name, **training_record(run_dir, config, seen)}
 
 
 def logit_adjustment_record(sweep: dict) -> dict:

@@ -141,3 +141,11 @@ def test_a_fine_tune_records_the_run_it_started_from(tmp_path):
     earlier = training["fine_tuned_from"]
     assert (earlier["checkpoint"], earlier["epochs"], earlier["seconds"]) == ("model.keras", 4, 400)
     assert "fine_tuned_from" not in earlier  # the first stage trained from scratch
+
+
+def test_a_run_started_from_its_own_checkpoint_records_no_earlier_stage(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = TrainConfig(model="segnet_basic", data="synthetic", init_from=str(run_dir / "a.keras"))
+    config.save(run_dir / "config.json")
+    assert "fine_tuned_from" not in script_module("make_preset").training_record(run_dir, config)
