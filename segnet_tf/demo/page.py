@@ -359,8 +359,9 @@ def render_clip(ref: ModelRef, settings: dict) -> None:
 def render_inside(ref: ModelRef, info: ModelInfo, image: InputImage) -> None:
     if not info.has_inside_view:
         st.info(
-            f"{info.name} does not unpool by pooling indices (no pooling taps, as "
-            "U-Net and FCN), so there is nothing to show here."
+            f"This model ({info.name}) does not unpool by pooling indices: U-Net and FCN "
+            "decoders upsample and join the encoder's feature maps instead, so SegNet's "
+            "view has nothing to show here."
         )
         return
     with st.spinner("Computing the inside view…"):
