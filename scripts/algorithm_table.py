@@ -28,9 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-SCRIPTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(SCRIPTS))
-sys.path.insert(1, str(SCRIPTS.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not installed
 
 from compare_runs import SCORES, read_metrics, score_table  # noqa: E402
 from train_times import read_train_calls  # noqa: E402

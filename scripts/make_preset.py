@@ -29,8 +29,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a file or loaded by path
-from train_times import read_train_calls, trained_splits  # noqa: E402
+from train_times import read_train_calls, trained_splits
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "segnet_tf" / "presets"
 

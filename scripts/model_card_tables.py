@@ -31,8 +31,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a file or loaded by path
+sys.path.insert(1, str(ROOT))  # benchmarks/ is not installed: it is imported from the checkout
 
 from train_times import trained_splits  # noqa: E402
 

@@ -21,14 +21,10 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a file or loaded by path
-from make_preset import evaluation_record  # noqa: E402
+from make_preset import evaluation_record
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from segnet_tf.atomic_files import save_atomic, write_json_atomic  # noqa: E402
-from segnet_tf.preset_folders import METADATA_FILE, preset_folder, read_metadata  # noqa: E402
+from segnet_tf.atomic_files import save_atomic, write_json_atomic
+from segnet_tf.preset_folders import METADATA_FILE, preset_folder, read_metadata
 
 
 def evaluate_once(model: Path, output_dir: Path, args) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +108,13 @@ SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def script_module(name: str):
-    """``scripts/<name>.py`` as a module (the scripts are not a package)."""
+    """``scripts/<name>.py`` as a module (the scripts are not a package).
+
+    scripts/ goes on ``sys.path`` as it does for ``python scripts/<name>.py``, so that a
+    script's imports of its sibling scripts resolve the same way in the tests.
+    """
+    if str(SCRIPTS_DIR) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS_DIR))
     spec = importlib.util.spec_from_file_location(name, SCRIPTS_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

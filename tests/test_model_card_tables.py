@@ -1,20 +1,14 @@
 """scripts/model_card_tables.py writes the presets' tables from their model.json."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "model_card_tables.py"
+from data_fixtures import script_module
 
 
 @pytest.fixture(scope="module")
 def tables():
-    spec = importlib.util.spec_from_file_location("model_card_tables", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("model_card_tables")
 
 
 def block(name, kind, body="stale"):
