@@ -31,7 +31,7 @@ from typing import NamedTuple
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not installed
 
 from compare_runs import SCORES, read_metrics, score_table  # noqa: E402
-from train_times import read_train_calls  # noqa: E402
+from train_times import read_epoch_totals, read_train_calls  # noqa: E402
 
 TEST_SIZE = (360, 480)  # CamVid's frames, which `segnet evaluate` scores.
 
@@ -47,21 +47,19 @@ class RunCost(NamedTuple):
 
 
 def read_train_times(run: Path) -> tuple[float | None, tuple[str, ...]]:
-    """Seconds per epoch over the calls logged in ``train_time.tsv``, and their CPUs.
+    """Seconds per epoch and the CPUs, from ``epoch_times.csv`` or else ``train_time.tsv``.
 
-    Each line: when, CPU, epochs before, epochs after, seconds. A call that trained
-    no epoch (the run was already finished) adds nothing.
+    A call of ``train_time.tsv`` that trained no epoch (the run was already finished)
+    adds nothing.
     """
-    calls = read_train_calls(run)
-    if calls is None:
-        return None, ()
+    parts = read_epoch_totals(run) or read_train_calls(run) or []
     seconds, epochs, cpus = 0.0, 0, []
-    for call in calls:
-        if call["epochs"] > 0:
-            seconds += call["seconds"]
-            epochs += call["epochs"]
-            if call["cpu"] not in cpus:
-                cpus.append(call["cpu"])
+    for part in parts:
+        if part["epochs"] > 0:
+            seconds += part["seconds"]
+            epochs += part["epochs"]
+            if part["cpu"] not in cpus:
+                cpus.append(part["cpu"])
     return (seconds / epochs if epochs else None), tuple(cpus)
 
 

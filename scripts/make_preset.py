@@ -29,7 +29,7 @@ import json
 import sys
 from pathlib import Path
 
-from train_times import read_train_calls, trained_splits
+from train_times import read_epoch_totals, read_train_calls, trained_splits
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "segnet_tf" / "presets"
 
@@ -43,10 +43,12 @@ def headline_scores(metrics: dict) -> dict[str, float]:
 
 
 def training_record(run_dir: Path, config, seen: frozenset = frozenset()) -> dict:
-    """Epochs, the kept epoch, the splits trained on, and the time of each training call.
+    """Epochs, the kept epoch, the splits trained on, and the time training took.
 
-    Time comes from the recipe scripts' `train_time.tsv` (one line per call: when, CPU,
-    epochs before and after, seconds), so a run resumed across sessions adds up.
+    Time comes from the recipe scripts' `train_time.tsv` (``calls``: one line per call,
+    when, CPU, epochs, seconds), so a run resumed across sessions adds up, and from
+    `segnet train`'s `epoch_times.csv` (``epoch_times``: epochs and seconds per CPU),
+    which also counts the epochs of calls killed before they returned.
     """
     finished = run_dir / "metrics.json"  # written last by a finished `segnet train`
     metrics = json.loads(finished.read_text()) if finished.is_file() else {}
@@ -61,6 +63,9 @@ def training_record(run_dir: Path, config, seen: frozenset = frozenset()) -> dic
     if calls is not None:
         record["calls"] = calls
         record["seconds"] = sum(call["seconds"] for call in calls)
+    epoch_totals = read_epoch_totals(run_dir)
+    if epoch_totals is not None:
+        record["epoch_times"] = epoch_totals
     earlier = earlier_stage(config.init_from, seen | {run_dir.resolve()})
     if earlier is not None:
         record["fine_tuned_from"] = earlier

@@ -87,14 +87,20 @@ def training_budget(metadata: dict) -> str:
 
 
 def _stage_budget(training: dict) -> str:
-    """One training stage's epochs, splits, time and CPUs."""
+    """One training stage's epochs, splits, time and CPUs.
+
+    The per-epoch times (``epoch_times``) when the run has them, else the recipe's
+    per-call log (``calls``), which lacks the calls killed before they returned.
+    """
     text = f"{training['epochs']} epochs on {'+'.join(training['splits'])}"
-    if training.get("seconds"):
-        cpus = sorted({call["cpu"] for call in training["calls"]})
-        # A call killed before it returned logged no time: say which epochs were timed.
-        timed = sum(call["epochs"] for call in training["calls"])
+    parts = training.get("epoch_times") or training.get("calls") or []
+    seconds = sum(part["seconds"] for part in parts)
+    if seconds:
+        cpus = sorted({part["cpu"] for part in parts})
+        # Say which epochs were timed when not all of them were.
+        timed = sum(part["epochs"] for part in parts)
         which = f" for {timed} of them" if timed < training["epochs"] else ""
-        text += f", {training['seconds'] / 60:.0f} min{which} on {' / '.join(cpus)}"
+        text += f", {seconds / 60:.0f} min{which} on {' / '.join(cpus)}"
     return text
 
 

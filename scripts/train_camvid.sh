@@ -50,7 +50,9 @@
 # Each training call that returns appends one line to $RUN_DIR/train_time.tsv: when,
 # the CPU, the epochs done before and after, and the seconds it took (validation
 # and start-up included), from which scripts/algorithm_table.py reports the time
-# per epoch of a run trained over several calls.
+# per epoch of a run trained over several calls. `segnet train` itself writes
+# $RUN_DIR/epoch_times.csv (seconds per epoch), which also times the epochs of a call
+# killed before it could log; cpu_name below prints what its CPU column holds.
 set -euo pipefail
 
 # TensorFlow uses oneDNN by default only on CPUs with AVX-512 VNNI/BF16 or AMX; on

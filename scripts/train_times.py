@@ -1,8 +1,11 @@
-"""The training calls a recipe script logged in a run folder's ``train_time.tsv``.
+"""How long a run folder's training took, from the two logs that time it.
 
-``scripts/train_camvid.sh`` appends one tab-separated line per ``segnet train`` call:
-when, the CPU, the epochs done before and after, and the seconds it took. Read by
-``algorithm_table.py`` (seconds per epoch) and ``make_preset.py`` (the preset's record).
+``scripts/train_camvid.sh`` appends one tab-separated line per ``segnet train`` call to
+``train_time.tsv``: when, the CPU, the epochs done before and after, and the seconds it
+took (a call killed before it returned logs nothing). ``segnet train`` itself writes
+``epoch_times.csv``, one row per epoch with its seconds and CPU, which a kill costs one
+epoch at most. Read by ``algorithm_table.py`` (seconds per epoch) and ``make_preset.py``
+(the preset's record).
 """
 
 from __future__ import annotations
@@ -41,6 +44,26 @@ def read_train_calls(run: Path) -> list[dict] | None:
             }
         )
     return calls
+
+
+def read_epoch_totals(run: Path) -> list[dict] | None:
+    """Per CPU, in order of first use, the epochs ``epoch_times.csv`` timed and their
+    seconds, as ``{"cpu", "epochs", "seconds"}``; None without the file.
+
+    Raises:
+        ValueError: the file is not an epoch-times file (the message names it).
+    """
+    file = Path(run) / "epoch_times.csv"
+    if not file.is_file():
+        return None
+    from segnet_tf.training.epoch_times import read_epoch_times
+
+    totals: dict[str, dict] = {}
+    for row in read_epoch_times(file):
+        total = totals.setdefault(row["cpu"], {"cpu": row["cpu"], "epochs": 0, "seconds": 0.0})
+        total["epochs"] += 1
+        total["seconds"] = round(total["seconds"] + row["seconds"], 3)
+    return list(totals.values())
 
 
 def trained_splits(train_on_validation: bool) -> list[str]:

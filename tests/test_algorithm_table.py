@@ -67,6 +67,16 @@ def test_one_row_per_run_with_cost_times_and_scores(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_epoch_times_count_the_epochs_of_calls_killed_before_they_logged(tmp_path):
+    # The call log timed 3 epochs (90 s); a killed call's 2 epochs are only in epoch_times.
+    run = _run(tmp_path / "run", "segnet_basic", 0.5, [(0, 3, 90)])
+    rows = [f"{epoch},{seconds},{CPU}" for epoch, seconds in enumerate([30, 30, 30, 20, 20])]
+    (run / "epoch_times.csv").write_text("epoch,seconds,cpu\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "table.md"
+    assert _main()([str(run), "--out", str(out)]) == 0
+    assert _rows(out.read_text())["segnet_basic"][3] == "26.0"  # 130 s / 5 epochs
+
+
 def test_bad_time_log_and_missing_scores_are_named(tmp_path, capsys):
     run = _run(tmp_path / "run", "segnet_basic", 0.5, [(0, 1, 10)])
     (run / "train_time.tsv").write_text("2026-12-05\t0\t1\n")

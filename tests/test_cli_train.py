@@ -20,6 +20,7 @@ TINY = [
 ARTIFACTS = (
     "config.json",
     "history.csv",
+    "epoch_times.csv",
     "metrics.json",
     "model.keras",
     "best.keras",

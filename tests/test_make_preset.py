@@ -101,6 +101,15 @@ def test_preset_records_the_run_folders_training_adjustment_scores_and_robustnes
     assert training["splits"] == ["train", "validation"]
     assert (training["epochs"], training["kept_epoch"], training["seconds"]) == (7, 7, 180)
     assert [call["epochs"] for call in training["calls"]] == [4, 3]
+    assert "epoch_times" not in training  # a run from before segnet train timed epochs
+    rows = [f"{epoch},{10 + epoch},{'CPU X' if epoch < 5 else 'CPU Y'}" for epoch in range(7)]
+    (run_dir / "epoch_times.csv").write_text("epoch,seconds,cpu\n" + "\n".join(rows) + "\n")
+    config = TrainConfig.load(run_dir / "config.json")
+    training = script_module("make_preset").training_record(run_dir, config)
+    assert training["epoch_times"] == [
+        {"cpu": "CPU X", "epochs": 5, "seconds": 60.0},
+        {"cpu": "CPU Y", "epochs": 2, "seconds": 31.0},
+    ]
     assert metadata["logit_adjustment"] == {"tau": 0.5, "chosen_on": "x", "taus_swept": [0, 0.5]}
     assert metadata["test_scores"] == {**scores, "boundary_f1": 0.5}
     assert metadata["test_scores_unadjusted"]["boundary_f1"] == 0.4

@@ -97,6 +97,17 @@ def test_epochs_whose_call_logged_no_time_are_not_counted_in_the_time(tables):
     )
 
 
+def test_per_epoch_times_time_the_epochs_of_killed_calls_too(tables):
+    calls = [{"cpu": "CPU X", "epochs": 251, "seconds": 5969}]
+    epoch_times = [{"cpu": "CPU X", "epochs": 280, "seconds": 6600},
+                   {"cpu": "CPU Y", "epochs": 20, "seconds": 600}]  # fmt: skip
+    training = {"splits": ["train"], "epochs": 300, "seconds": 5969, "calls": calls,
+                "epoch_times": epoch_times}  # fmt: skip
+    assert tables.training_budget({"training": training}) == (
+        "300 epochs on train, 120 min on CPU X / CPU Y"
+    )
+
+
 def test_a_fine_tune_lists_the_stage_it_started_from_first(tables):
     first = {"splits": ["train"], "epochs": 300, "seconds": 6000,
              "calls": [{"cpu": "CPU X", "epochs": 300, "seconds": 6000}]}  # fmt: skip

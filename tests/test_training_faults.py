@@ -19,6 +19,7 @@ import pytest
 
 from segnet_tf.cli import main
 from segnet_tf.commands.training import TrainConfig
+from segnet_tf.training.epoch_times import read_epoch_times
 
 TINY = dict(
     data="synthetic",
@@ -121,6 +122,9 @@ def test_resumed_run_takes_the_steps_of_the_uninterrupted_one(tmp_path, model, i
     # Same losses, metrics and learning rates, epoch by epoch.
     history = (tmp_path / "a" / "history.csv").read_text()
     assert (tmp_path / "b" / "history.csv").read_text() == history
+    # Each epoch timed once: the killed call's row of the resumed epoch is replaced.
+    times = read_epoch_times(tmp_path / "b" / "epoch_times.csv")
+    assert [row["epoch"] for row in times] == [0, 1]
     assert resumed.metrics["epochs_completed"] == 2
     assert uninterrupted.metrics["mean_iou"] == resumed.metrics["mean_iou"]
 
@@ -194,6 +198,7 @@ def test_divergence_keeps_the_last_finite_state_and_resumes_with_a_lower_rate(tm
     with h5py.File(run_dir / "backup" / "state.h5") as f:
         assert all(np.all(np.isfinite(v[()])) for v in f["values"].values())
     assert len((run_dir / "history.csv").read_text().splitlines()) == 1 + 1  # No epoch 2.
+    assert [row["epoch"] for row in read_epoch_times(run_dir / "epoch_times.csv")] == [0]
     assert json.loads((run_dir / "diverged.json").read_text())["epoch"] == 1
 
     # The same command again would diverge again: refused, with what to change.
@@ -656,13 +661,15 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
 def test_callbacks_guard_first_backup_last(tmp_path):
     from segnet_tf.training.backup import ExactBackup
     from segnet_tf.training.callbacks import NaNGuard
+    from segnet_tf.training.epoch_times import EpochTimes
     from segnet_tf.training.trainer import make_callbacks, prepare_data
 
     config = TrainConfig(**TINY, early_stopping_patience=2, run_dir=str(tmp_path))
     extra = keras.callbacks.Callback()
     parts = make_callbacks(config, tmp_path, prepare_data(config), None, [], [extra])
     assert isinstance(parts.all[0], NaNGuard) and isinstance(parts.all[-1], ExactBackup)
-    assert parts.all[-2] is extra and parts.early_stopping in parts.all
+    assert isinstance(parts.all[-2], EpochTimes)  # timing the epoch's other writes too
+    assert parts.all[-3] is extra and parts.early_stopping in parts.all
 
 
 def test_prepare_data_refuses_a_batch_larger_than_the_split(tmp_path):

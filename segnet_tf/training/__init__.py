@@ -8,6 +8,7 @@ layers with Keras first).
 """
 
 from segnet_tf.config.training import TrainConfig
+from segnet_tf.training.epoch_times import read_epoch_times
 from segnet_tf.training.errors import TrainingDivergedError
 from segnet_tf.training.evaluate import evaluate_model, format_results, write_results
 from segnet_tf.training.logit_adjustment import best_logit_adjustment, sweep_logit_adjustment
@@ -32,6 +33,7 @@ __all__ = [
     "evaluate_model",
     "format_results",
     "write_results",
+    "read_epoch_times",
     "MaskedSparseCategoricalCrossentropy",
     "DiceLoss",
     "FocalLoss",

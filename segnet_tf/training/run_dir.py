@@ -26,6 +26,7 @@ from segnet_tf.config.training import TrainConfig
 CONFIG = "config.json"
 METRICS = "metrics.json"
 HISTORY = "history.csv"
+EPOCH_TIMES = "epoch_times.csv"  # Wall time per epoch; see segnet_tf.training.epoch_times.
 FINAL_MODEL = "model.keras"
 BEST_MODEL = "best.keras"
 BEST_INFO = "best.json"
@@ -41,6 +42,7 @@ ARTIFACTS = (
     CONFIG,
     METRICS,
     HISTORY,
+    EPOCH_TIMES,
     FINAL_MODEL,
     BEST_MODEL,
     BEST_INFO,

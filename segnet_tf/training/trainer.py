@@ -61,6 +61,7 @@ from segnet_tf.training.distribute import (
     synchronize_batch_norm,
     worker_info,
 )
+from segnet_tf.training.epoch_times import EpochTimes
 from segnet_tf.training.errors import TrainingDivergedError
 from segnet_tf.training.evaluate import evaluate_model
 from segnet_tf.training.init_from import init_weights_from, load_source_model
@@ -421,6 +422,8 @@ def make_callbacks(
         )
         callbacks.append(early)
     callbacks += list(extra_callbacks or [])
+    # After the epoch's other writes, so that its time includes them.
+    callbacks.append(EpochTimes(run_dir / run_files.EPOCH_TIMES, divergence=nan_guard))
     # Last, so that the history and best checkpoint of an epoch are on disk before
     # the backup says the epoch is complete.
     backup = ExactBackup(
