@@ -28,6 +28,7 @@ by `segnet evaluate` on the artefact itself, and the mIoU printed beside the spe
 
     python benchmarks/inference.py --camvid-dir ../shared/camvid
     python benchmarks/inference.py --models preset --batches 1 --repeats 3
+    python benchmarks/inference.py --models preset --preset camvid_unet_robust --batches 1
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from benchmarks.machine import cpu_facts, cpu_label  # noqa: E402
 
 MODELS = ("preset", "segnet_basic", "segnet")
-PRESET = "camvid_segnet"
+DEFAULT_PRESET = "camvid_segnet"
 RUNTIMES = (
     "keras-f32",
     "keras-bf16",
@@ -152,12 +153,12 @@ def twin_of(runtime: str) -> str:
     return "torch-bf16" if runtime.endswith("bf16") else "torch-f32"
 
 
-def keras_model_file(name: str, folder: Path) -> Path:
-    """The preset's file, or a saved random-weight model of ``name``."""
+def keras_model_file(name: str, folder: Path, preset: str = DEFAULT_PRESET) -> Path:
+    """The file of the bundled ``preset``, or a saved random-weight model of ``name``."""
     if name == "preset":
         from segnet_tf.inference import PRESETS_DIR
 
-        return PRESETS_DIR / PRESET / "model.keras"
+        return PRESETS_DIR / preset / "model.keras"
     import keras
 
     import segnet_tf
@@ -181,12 +182,14 @@ def calibration_images(camvid_dir: str | None, count: int):
     return lambda: iter(rng.integers(0, 256, (count, HEIGHT, WIDTH, 3), dtype=np.uint8))
 
 
-def prepare(name: str, runtimes, folder: Path, camvid_dir, calibration: int) -> dict:
+def prepare(
+    name: str, runtimes, folder: Path, camvid_dir, calibration: int, preset: str = DEFAULT_PRESET
+) -> dict:
     """Export every artefact ``runtimes`` need for model ``name``; returns their paths."""
     from segnet_tf.export import export_onnx, export_saved_model, export_tflite
     from segnet_tf.training.saving import load_trained_model
 
-    keras_path = keras_model_file(name, folder)
+    keras_path = keras_model_file(name, folder, preset)
     model = load_trained_model(keras_path, compile=False)
     paths = {"keras-f32": keras_path, "keras-bf16": keras_path}
     images = calibration_images(camvid_dir, calibration)
@@ -321,11 +324,13 @@ def measure(runtime, model, path, batch, repeats) -> dict | None:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def camvid_miou(runtime: str, path: str, camvid_dir: str, limit: int | None, folder: Path):
+def camvid_miou(
+    runtime: str, path: str, camvid_dir: str, limit: int | None, folder: Path, preset: str
+):
     """mIoU of ``segnet evaluate`` on the artefact (Keras: the preset at a precision)."""
     command = [sys.executable, "-m", "segnet_tf.cli", "evaluate"]
     if runtime.startswith("keras"):
-        command += [PRESET, "--precision", precision_of(runtime)]
+        command += [preset, "--precision", precision_of(runtime)]
     else:
         command += [path]
     out = folder / f"eval-{runtime}"
@@ -421,6 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        help=f"the bundled preset the model 'preset' stands for (default {DEFAULT_PRESET})",
+    )
     parser.add_argument("--runtimes", nargs="+", choices=RUNTIMES, default=list(RUNTIMES))
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per row (default 5)")
@@ -477,6 +487,8 @@ def main(argv=None) -> int:
     if args.table_from:
         return print_saved_table(args.table_from, facts, peaks)
     print(environment(facts), flush=True)
+    if "preset" in args.models:
+        print(f"preset: {args.preset}", flush=True)
     print(
         f"physical peak ({flop_per_cycle(facts)['isa']}): "
         + ", ".join(f"{p} {v:.0f} GFLOP/s" for p, v in peaks.items()),
@@ -494,7 +506,9 @@ def main(argv=None) -> int:
     results, gflop, mious = {}, {}, {}
     for model in args.models:
         runtimes = [r for r in args.runtimes if not (r.startswith("torch") and model == "preset")]
-        paths = prepare(model, runtimes, folder, args.camvid_dir, args.calibration_images)
+        paths = prepare(
+            model, runtimes, folder, args.camvid_dir, args.calibration_images, args.preset
+        )
         gflop[model] = conv_gflop(model, paths["keras-f32"])
         for batch in args.batches:
             rows = results.setdefault((model, batch), {})
@@ -511,7 +525,12 @@ def main(argv=None) -> int:
         if model == "preset" and args.camvid_dir:
             for runtime in runtimes:
                 mious[runtime] = camvid_miou(
-                    runtime, paths.get(runtime, ""), args.camvid_dir, args.miou_limit, folder
+                    runtime,
+                    paths.get(runtime, ""),
+                    args.camvid_dir,
+                    args.miou_limit,
+                    folder,
+                    args.preset,
                 )
                 print(f"  preset {runtime}: CamVid test mIoU {mious[runtime]}", flush=True)
     print()
@@ -533,6 +552,7 @@ def main(argv=None) -> int:
             json.dump(
                 {
                     "environment": environment(facts),
+                    "preset": args.preset,
                     "peaks": peaks,
                     "best_conv": best_conv,
                     "gflop_per_image": gflop,
