@@ -25,10 +25,14 @@ class Guard:
     diverged_at = None
 
 
-def run_epochs(callback, clock, first, durations):
-    """Call the callback as ``fit`` would for epochs ``first, first + 1, ...``."""
+def run_epochs(callback, clock, first, durations, between=0.0):
+    """Call the callback as ``fit`` would for epochs ``first, first + 1, ...``.
+
+    ``between``: seconds spent before each epoch begins (other callbacks' work).
+    """
     callback.on_train_begin()
     for epoch, seconds in enumerate(durations, start=first):
+        clock.now += between
         callback.on_epoch_begin(epoch)
         clock.now += seconds
         callback.on_epoch_end(epoch)
@@ -36,16 +40,18 @@ def run_epochs(callback, clock, first, durations):
 
 def test_each_epoch_is_timed_from_the_end_of_the_one_before(tmp_path):
     clock, path = Clock(), tmp_path / "epoch_times.csv"
-    run_epochs(EpochTimes(path, clock=clock), clock, 0, [12.5, 3.0, 4.25])
+    run_epochs(EpochTimes(path, clock=clock), clock, 0, [12.5, 3.0, 4.25], between=0.5)
     rows = read_epoch_times(path)
-    assert [(row["epoch"], row["seconds"]) for row in rows] == [(0, 12.5), (1, 3.0), (2, 4.25)]
+    # The half second before each epoch's start is part of it: nothing goes untimed.
+    assert [(row["epoch"], row["seconds"]) for row in rows] == [(0, 13.0), (1, 3.5), (2, 4.75)]
     assert {row["cpu"] for row in rows} == {cpu_label()}
 
 
 def test_a_resumed_run_replaces_the_rows_of_the_epochs_it_trains_again(tmp_path):
     clock, path = Clock(), tmp_path / "epoch_times.csv"
     run_epochs(EpochTimes(path, clock=clock), clock, 0, [10.0, 20.0, 30.0])
-    # Killed during epoch 3; the backup held the end of epoch 1: epochs 1.. run again.
+    # Killed after three epochs with a backup from the end of the first: the resumed
+    # call starts again at epoch 1 (0-based).
     run_epochs(EpochTimes(path, clock=clock), clock, 1, [2.0, 3.0, 4.0])
     rows = read_epoch_times(path)
     assert [(row["epoch"], row["seconds"]) for row in rows] == [
