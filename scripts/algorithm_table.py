@@ -31,7 +31,7 @@ from typing import NamedTuple
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not installed
 
 from compare_runs import SCORES, read_metrics, score_table  # noqa: E402
-from train_times import read_epoch_totals, read_train_calls  # noqa: E402
+from train_times import read_epoch_totals, read_train_calls, total_time  # noqa: E402
 
 TEST_SIZE = (360, 480)  # CamVid's frames, which `segnet evaluate` scores.
 
@@ -52,14 +52,7 @@ def read_train_times(run: Path) -> tuple[float | None, tuple[str, ...]]:
     A call of ``train_time.tsv`` that trained no epoch (the run was already finished)
     adds nothing.
     """
-    parts = read_epoch_totals(run) or read_train_calls(run) or []
-    seconds, epochs, cpus = 0.0, 0, []
-    for part in parts:
-        if part["epochs"] > 0:
-            seconds += part["seconds"]
-            epochs += part["epochs"]
-            if part["cpu"] not in cpus:
-                cpus.append(part["cpu"])
+    seconds, epochs, cpus = total_time(read_epoch_totals(run) or read_train_calls(run) or [])
     return (seconds / epochs if epochs else None), tuple(cpus)
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(1, str(ROOT))  # benchmarks/ is not installed: it is imported from the checkout
 
-from train_times import trained_splits  # noqa: E402
+from train_times import total_time, trained_splits  # noqa: E402
 
 from benchmarks.robustness import markdown_table as robustness_table  # noqa: E402
 from segnet_tf.preset_folders import PRESETS_DIR, read_metadata  # noqa: E402
@@ -93,14 +93,11 @@ def _stage_budget(training: dict) -> str:
     per-call log (``calls``), which lacks the calls killed before they returned.
     """
     text = f"{training['epochs']} epochs on {'+'.join(training['splits'])}"
-    parts = training.get("epoch_times") or training.get("calls") or []
-    seconds = sum(part["seconds"] for part in parts)
+    seconds, timed, cpus = total_time(training.get("epoch_times") or training.get("calls") or [])
     if seconds:
-        cpus = sorted({part["cpu"] for part in parts})
         # Say which epochs were timed when not all of them were.
-        timed = sum(part["epochs"] for part in parts)
         which = f" for {timed} of them" if timed < training["epochs"] else ""
-        text += f", {seconds / 60:.0f} min{which} on {' / '.join(cpus)}"
+        text += f", {seconds / 60:.0f} min{which} on {' / '.join(sorted(cpus))}"
     return text
 
 

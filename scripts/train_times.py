@@ -5,7 +5,7 @@
 took (a call killed before it returned logs nothing). ``segnet train`` itself writes
 ``epoch_times.csv``, one row per epoch with its seconds and CPU, which a kill costs one
 epoch at most. Read by ``algorithm_table.py`` (seconds per epoch) and ``make_preset.py``
-(the preset's record).
+(the preset's record), and ``model_card_tables.py`` (the card's training column).
 """
 
 from __future__ import annotations
@@ -64,6 +64,23 @@ def read_epoch_totals(run: Path) -> list[dict] | None:
         total["epochs"] += 1
         total["seconds"] = round(total["seconds"] + row["seconds"], 3)
     return list(totals.values())
+
+
+def total_time(parts: list[dict]) -> tuple[float, int, list[str]]:
+    """Seconds, epochs and CPUs (in order of first use) summed over ``{"cpu", "epochs",
+    "seconds"}`` parts, from :func:`read_epoch_totals` or :func:`read_train_calls`.
+
+    A part that trained no epoch (a call on a finished run) adds nothing: its seconds
+    went to loading, not training.
+    """
+    seconds, epochs, cpus = 0.0, 0, []
+    for part in parts:
+        if part["epochs"] > 0:
+            seconds += part["seconds"]
+            epochs += part["epochs"]
+            if part["cpu"] not in cpus:
+                cpus.append(part["cpu"])
+    return seconds, epochs, cpus
 
 
 def trained_splits(train_on_validation: bool) -> list[str]:

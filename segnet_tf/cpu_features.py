@@ -10,33 +10,28 @@ from __future__ import annotations
 import os
 
 
+def _first_fields(cpuinfo: str | os.PathLike) -> dict[str, str]:
+    """The first value of each ``key : value`` line of ``cpuinfo`` (empty if unreadable):
+    the fields of the first CPU it lists."""
+    fields: dict[str, str] = {}
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                name, sep, value = line.partition(":")
+                if sep:
+                    fields.setdefault(name.strip(), value.strip())
+    except OSError:
+        pass
+    return fields
+
+
 def cpu_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> set[str]:
     """The feature flags of the first CPU listed in ``cpuinfo`` (empty if unreadable).
 
     Args:
         cpuinfo: The file to read; Linux's ``/proc/cpuinfo`` by default.
     """
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def _first_field(cpuinfo: str | os.PathLike, key: str) -> str | None:
-    """The value of the first ``key : value`` line of ``cpuinfo`` (None if absent)."""
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                name, sep, value = line.partition(":")
-                if sep and name.strip() == key:
-                    return value.strip()
-    except OSError:
-        pass
-    return None
+    return set(_first_fields(cpuinfo).get("flags", "").split())
 
 
 def cpu_label(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
@@ -50,10 +45,11 @@ def cpu_label(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
     Args:
         cpuinfo: The file to read; Linux's ``/proc/cpuinfo`` by default.
     """
-    flags = cpu_flags(cpuinfo)
+    fields = _first_fields(cpuinfo)
+    flags = set(fields.get("flags", "").split())
     kind = next((flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags), "avx2")
-    name = _first_field(cpuinfo, "model name") or "unknown"
-    family = _first_field(cpuinfo, "cpu family") or "?"
-    model = _first_field(cpuinfo, "model") or "?"
+    name = fields.get("model name") or "unknown"
+    family = fields.get("cpu family") or "?"
+    model = fields.get("model") or "?"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{name} (family {family} model {model}, {kind}, {cores} cores)"

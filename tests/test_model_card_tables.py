@@ -97,6 +97,16 @@ def test_epochs_whose_call_logged_no_time_are_not_counted_in_the_time(tables):
     )
 
 
+def test_a_call_that_trained_no_epoch_adds_no_time(tables):
+    # A rerun on a finished run spends its seconds loading, not training.
+    calls = [{"cpu": "CPU X", "epochs": 300, "seconds": 6000},
+             {"cpu": "CPU Y", "epochs": 0, "seconds": 600}]  # fmt: skip
+    training = {"splits": ["train"], "epochs": 300, "seconds": 6600, "calls": calls}
+    assert tables.training_budget({"training": training}) == (
+        "300 epochs on train, 100 min on CPU X"
+    )
+
+
 def test_per_epoch_times_time_the_epochs_of_killed_calls_too(tables):
     calls = [{"cpu": "CPU X", "epochs": 251, "seconds": 5969}]
     epoch_times = [{"cpu": "CPU X", "epochs": 280, "seconds": 6600},
