@@ -155,11 +155,14 @@ def read_validation_curve(run: Path) -> list[float]:
 
 
 def plot_curves(runs: list[Path], configs: list[dict], path: Path) -> None:
-    """One line per run: validation mIoU per epoch, named after the run's model."""
+    """One line per run: validation mIoU per epoch, named after the run's model (and
+    width, or folder, when a model appears twice)."""
     from segnet_tf.visualize.figures import plot_training_curves
 
     names = [config["model"] for config in configs]
-    if len(set(names)) < len(names):  # the same model twice: the folder tells them apart
+    if len(set(names)) < len(names):  # the same model twice: its width, or the folder
+        names = [f"{config['model']} width {config['width']:g}" for config in configs]
+    if len(set(names)) < len(names):
         pairs = zip(runs, configs, strict=True)
         names = [f"{config['model']} ({run.name})" for run, config in pairs]
     history = {name: read_validation_curve(run) for name, run in zip(names, runs, strict=True)}

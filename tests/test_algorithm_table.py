@@ -119,6 +119,28 @@ def test_curves_draw_one_line_per_run_and_name_a_missing_history(tmp_path, capsy
     assert "unet/history.csv not found" in capsys.readouterr().err
 
 
+def test_curves_of_one_model_twice_are_named_by_width_or_else_by_folder(tmp_path, monkeypatch):
+    from data_fixtures import script_module
+
+    import segnet_tf.visualize.figures as figures
+
+    drawn = []
+    monkeypatch.setattr(
+        figures, "plot_training_curves", lambda history, *a, **k: drawn.append(history)
+    )
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "history.csv").write_text("epoch,val_mean_iou\n0,0.5\n")
+    runs = [tmp_path / "a", tmp_path / "b"]
+    plot_curves = script_module("algorithm_table").plot_curves
+    plot_curves(runs, [{"model": "unet", "width": 0.25}, {"model": "unet", "width": 0.5}], None)
+    plot_curves(runs, [{"model": "unet", "width": 0.5}, {"model": "unet", "width": 0.5}], None)
+    assert [list(history) for history in drawn] == [
+        ["unet width 0.25", "unet width 0.5"],
+        ["unet (a)", "unet (b)"],
+    ]
+
+
 @pytest.mark.parametrize("script", ["compare_algorithms.sh", "train_camvid_robust.sh"])
 def test_recipe_scripts_parse_and_call_the_recipe(script):
     import subprocess
