@@ -4,8 +4,8 @@
 ``train_time.tsv``: when, the CPU, the epochs done before and after, and the seconds it
 took (a call killed before it returned logs nothing). ``segnet train`` itself writes
 ``epoch_times.csv``, one row per epoch with its seconds and CPU, which a kill costs one
-epoch at most. Read by ``algorithm_table.py`` (seconds per epoch) and ``make_preset.py``
-(the preset's record), and ``model_card_tables.py`` (the card's training column).
+epoch at most. Read by ``algorithm_table.py`` (seconds per epoch), ``make_preset.py``
+(the preset's record) and ``model_card_tables.py`` (the card's training column).
 """
 
 from __future__ import annotations

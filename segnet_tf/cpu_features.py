@@ -17,6 +17,8 @@ def _first_fields(cpuinfo: str | os.PathLike) -> dict[str, str]:
     try:
         with open(cpuinfo, encoding="utf-8", errors="replace") as lines:
             for line in lines:
+                if not line.strip() and fields:
+                    break  # A blank line ends the first CPU's block.
                 name, sep, value = line.partition(":")
                 if sep:
                     fields.setdefault(name.strip(), value.strip())
