@@ -38,8 +38,9 @@ def installed(tmp_path_factory):
     source = tmp / "source"
     source.mkdir()
     # A clean copy: an in-tree build/ folder could put stale files into the wheel.
-    # Top-level modules (the `segnet` entry point) go into the wheel beside the package.
-    for path in [ROOT / "pyproject.toml", ROOT / "README.md", *ROOT.glob("*.py")]:
+    # Top-level modules (the `segnet` entry point) go into the wheel beside the package;
+    # the wheel carries LICENSE (pyproject's license-files).
+    for path in [ROOT / "pyproject.toml", ROOT / "README.md", ROOT / "LICENSE", *ROOT.glob("*.py")]:
         shutil.copy(path, source / path.name)
     shutil.copytree(
         ROOT / "segnet_tf", source / "segnet_tf", ignore=shutil.ignore_patterns("__pycache__")
