@@ -153,7 +153,7 @@ def twin_of(runtime: str) -> str:
     return "torch-bf16" if runtime.endswith("bf16") else "torch-f32"
 
 
-def keras_model_file(name: str, folder: Path, preset: str = DEFAULT_PRESET) -> Path:
+def keras_model_file(name: str, folder: Path, preset: str) -> Path:
     """The file of the bundled ``preset``, or a saved random-weight model of ``name``."""
     if name == "preset":
         from segnet_tf.inference import PRESETS_DIR
@@ -182,9 +182,7 @@ def calibration_images(camvid_dir: str | None, count: int):
     return lambda: iter(rng.integers(0, 256, (count, HEIGHT, WIDTH, 3), dtype=np.uint8))
 
 
-def prepare(
-    name: str, runtimes, folder: Path, camvid_dir, calibration: int, preset: str = DEFAULT_PRESET
-) -> dict:
+def prepare(name: str, runtimes, folder: Path, camvid_dir, calibration: int, preset: str) -> dict:
     """Export every artefact ``runtimes`` need for model ``name``; returns their paths."""
     from segnet_tf.export import export_onnx, export_saved_model, export_tflite
     from segnet_tf.training.saving import load_trained_model

@@ -27,13 +27,18 @@ def _first_fields(cpuinfo: str | os.PathLike) -> dict[str, str]:
     return fields
 
 
+def _flags(fields: dict[str, str]) -> set[str]:
+    """The feature flags among a CPU's ``/proc/cpuinfo`` fields."""
+    return set(fields.get("flags", "").split())
+
+
 def cpu_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> set[str]:
     """The feature flags of the first CPU listed in ``cpuinfo`` (empty if unreadable).
 
     Args:
         cpuinfo: The file to read; Linux's ``/proc/cpuinfo`` by default.
     """
-    return set(_first_fields(cpuinfo).get("flags", "").split())
+    return _flags(_first_fields(cpuinfo))
 
 
 def cpu_label(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
@@ -48,7 +53,7 @@ def cpu_label(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
         cpuinfo: The file to read; Linux's ``/proc/cpuinfo`` by default.
     """
     fields = _first_fields(cpuinfo)
-    flags = set(fields.get("flags", "").split())
+    flags = _flags(fields)
     kind = next((flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags), "avx2")
     name = fields.get("model name") or "unknown"
     family = fields.get("cpu family") or "?"
