@@ -65,6 +65,9 @@ PROBES = {
         ("segnet_encoder_addition", 0.25, 180, 240, 8, "mixed_bfloat16"),
     ),
     "train step, segnet_basic, 4x180x240": ("train", ("segnet_basic", 1.0, 180, 240, 4)),
+    # The camera-robust recipe's U-Net (`--model unet`) at the preset's width and twice it.
+    "train step, unet, 8x180x240": ("train", ("unet", 0.25, 180, 240, 8)),
+    "train step, unet width 0.5, 8x180x240": ("train", ("unet", 0.5, 180, 240, 8)),
     "inference, segnet_basic, 1x360x480": ("infer", ("segnet_basic", 1.0, 360, 480, 1)),
     "inference, segnet_basic, 2x360x480": ("infer", ("segnet_basic", 1.0, 360, 480, 2)),
     **{
