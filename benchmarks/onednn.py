@@ -11,8 +11,9 @@ that exceeds it prints "> N s" instead of a time).
 Probes: forward convolutions of SegNet (3x3) and SegNet-Basic (7x7) at their
 full-resolution sizes, and one training step of the CamVid recipe's network
 (``segnet_encoder_addition``, width 0.25, 180x240, batch 8; in float32 and under
-``mixed_bfloat16``, which CPUs without native bfloat16 emulate) and of SegNet-Basic,
-and SegNet-Basic's inference at full resolution.
+``mixed_bfloat16``, which CPUs without native bfloat16 emulate), of the camera-robust
+recipe's U-Net (``--model unet``, width 0.25 and 0.5) and of SegNet-Basic, and
+SegNet-Basic's inference at full resolution.
 
 The last column names the convolution kernels oneDNN created, read from its own log
 (``ONEDNN_VERBOSE=profile_create``). On AVX2, at batch 1, TensorFlow passes float32
