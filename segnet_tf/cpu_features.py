@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 
+NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+"""``/proc/cpuinfo`` flags of the instructions that multiply bfloat16 natively, the
+widest first (AMX tiles, then AVX512-BF16 dot products)."""
+
 
 def _first_fields(cpuinfo: str | os.PathLike) -> dict[str, str]:
     """The first value of each ``key : value`` line of ``cpuinfo`` (empty if unreadable):
@@ -54,7 +58,7 @@ def cpu_label(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
     """
     fields = _first_fields(cpuinfo)
     flags = _flags(fields)
-    kind = next((flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags), "avx2")
+    kind = next((flag for flag in NATIVE_BF16_FLAGS if flag in flags), "avx2")
     name = fields.get("model name") or "unknown"
     family = fields.get("cpu family") or "?"
     model = fields.get("model") or "?"

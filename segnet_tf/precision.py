@@ -14,13 +14,10 @@ import os
 from typing import TYPE_CHECKING
 
 from segnet_tf.config.prediction_settings import PRECISIONS
-from segnet_tf.cpu_features import cpu_flags
+from segnet_tf.cpu_features import NATIVE_BF16_FLAGS, cpu_flags
 
 if TYPE_CHECKING:
     import keras
-
-NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
-"""``/proc/cpuinfo`` flags of the instructions that multiply bfloat16 natively."""
 
 
 def check_precision(precision: str) -> str:
